@@ -1,0 +1,1 @@
+"""distrosync's Lambda layer: canonical models, domain logic, adapters and the only AWS access code."""

@@ -1,0 +1,1 @@
+"""The HTTP edge: request gate (key, size, signature, media type), routes, problem rendering, OpenAPI."""

@@ -1,0 +1,54 @@
+"""Request and response bodies of the public API (the OpenAPI document is generated from these)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.canonical.inventory import AdjustmentReason
+
+
+class AdjustmentRequest(BaseModel):
+    """A warehouse's inventory adjustment for one SKU at one location: `delta` or absolute `on_hand`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$", examples=["SKU-1"])
+    location: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$", examples=["DC-EAST"])
+    delta: int | None = Field(default=None, description="Relative change in eaches.", examples=[-3])
+    on_hand: int | None = Field(default=None, ge=0, description="Absolute count in eaches.")
+    reason: AdjustmentReason
+    sequence: int = Field(ge=0, description="Your feed's increasing sequence number for this item and location.")
+    occurred_at: datetime = Field(description="When it happened in your system (RFC 3339 with zone).")
+    reference: str | None = Field(default=None, max_length=128, description="Your document id, e.g. a count id.")
+    message_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="Your message id; used for idempotency without Idempotency-Key.",
+    )
+
+
+class Accepted(BaseModel):
+    status: str = "accepted"
+    event_id: str
+    type: str
+    subject: str
+    correlation_id: str
+    received_at: datetime
+
+
+class PositionView(BaseModel):
+    location: str
+    on_hand: int
+    committed: int
+    reserved: int
+    unavailable: int
+    available: int
+    as_of: datetime | None
+    version: int
+
+
+class InventoryView(BaseModel):
+    sku: str
+    positions: list[PositionView]

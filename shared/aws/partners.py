@@ -1,0 +1,101 @@
+"""The partner registry (DynamoDB) and partner signing secrets (Secrets Manager), with short caches.
+
+Lookups on the request path are cached per process: a partner for 60 s, a secret for 5 min (Powertools
+parameters). A signature that fails against a cached secret is checked once more against a fresh one, so a
+rotation takes effect at once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from shared.aws.clients import client
+from shared.aws.dynamo import from_item, to_item
+from shared.canonical.partner import Partner
+
+API_KEY_INDEX = "by-api-key"
+PARTNER_CACHE_SECONDS = 60
+SECRET_CACHE_SECONDS = 300
+FORCE_INTERVAL = 30.0
+
+
+class PartnerRepository:
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+        self._by_key: dict[str, tuple[float, Partner]] = {}
+
+    def by_api_key_id(self, api_key_id: str) -> Partner | None:
+        cached = self._by_key.get(api_key_id)
+        if cached and time.monotonic() - cached[0] < PARTNER_CACHE_SECONDS:
+            return cached[1]
+        response = client("dynamodb").query(
+            TableName=self.table_name,
+            IndexName=API_KEY_INDEX,
+            KeyConditionExpression="api_key_id = :k",
+            ExpressionAttributeValues={":k": {"S": api_key_id}},
+            Limit=2,
+        )
+        items = response.get("Items", [])
+        if len(items) != 1:
+            return None
+        partner = Partner.model_validate(from_item(items[0]))
+        self._by_key[api_key_id] = (time.monotonic(), partner)
+        return partner
+
+    def get(self, partner_id: str) -> Partner | None:
+        response = client("dynamodb").get_item(
+            TableName=self.table_name, Key={"partner_id": {"S": partner_id}}, ConsistentRead=True
+        )
+        return Partner.model_validate(from_item(response["Item"])) if "Item" in response else None
+
+    def list(self) -> list[Partner]:
+        paginator = client("dynamodb").get_paginator("scan")
+        partners = [
+            Partner.model_validate(from_item(item))
+            for page in paginator.paginate(TableName=self.table_name)
+            for item in page.get("Items", [])
+        ]
+        return sorted(partners, key=lambda p: p.partner_id)
+
+    def put(self, partner: Partner, *, must_not_exist: bool = False) -> None:
+        kwargs: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(partner_id)"} if must_not_exist else {}
+        client("dynamodb").put_item(TableName=self.table_name, Item=to_item(partner.model_dump(mode="json")), **kwargs)
+
+
+class SigningSecrets:
+    """Partner signing secrets: a JSON secret `{"signing_secret": "..."}` per partner."""
+
+    def __init__(self) -> None:
+        self._forced_at: dict[str, float] = {}
+
+    def get(self, secret_name: str, *, fresh: bool = False) -> str:
+        """The signing secret; `fresh` bypasses the cache, at most once per FORCE_INTERVAL per secret so
+        that a flood of badly signed requests cannot turn into a flood of Secrets Manager calls."""
+        from aws_lambda_powertools.utilities.parameters import get_secret
+
+        force = False
+        if fresh and time.monotonic() - self._forced_at.get(secret_name, -FORCE_INTERVAL) >= FORCE_INTERVAL:
+            self._forced_at[secret_name] = time.monotonic()
+            force = True
+        value: Any = get_secret(secret_name, max_age=SECRET_CACHE_SECONDS, force_fetch=force)
+        return str(json.loads(value)["signing_secret"])
+
+    @staticmethod
+    def create(secret_name: str, signing_secret: str, kms_key_id: str | None, partner_id: str) -> str:
+        kwargs: dict[str, Any] = {"KmsKeyId": kms_key_id} if kms_key_id else {}
+        response = client("secretsmanager").create_secret(
+            Name=secret_name,
+            SecretString=json.dumps({"signing_secret": signing_secret}),
+            Description=f"distrosync request-signing secret of partner {partner_id}",
+            Tags=[{"Key": "distrosync:partner", "Value": partner_id}],
+            **kwargs,
+        )
+        return str(response["ARN"])
+
+    @staticmethod
+    def put(secret_name: str, signing_secret: str) -> None:
+        client("secretsmanager").put_secret_value(
+            SecretId=secret_name, SecretString=json.dumps({"signing_secret": signing_secret})
+        )

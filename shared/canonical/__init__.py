@@ -1,0 +1,1 @@
+"""The canonical model: one envelope for every business event, typed data per event type."""

@@ -1,0 +1,1 @@
+"""Pure business logic: no AWS, no HTTP. Takes and returns models."""

@@ -1,0 +1,1 @@
+"""HTTP concerns shared by API handlers: RFC 7807 problems and request signing."""

@@ -1,0 +1,81 @@
+"""RFC 7807 problem details: one stable `type` per cause, so partners can branch on it.
+
+API Gateway's own gateway responses (declared in `infra/api.py`) use the same slugs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:distrosync:problem:"
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    slug: str
+    status: int
+    title: str
+
+    @property
+    def type(self) -> str:
+        return PROBLEM_TYPE_PREFIX + self.slug
+
+
+MISSING_API_KEY = ProblemKind("missing-api-key", 401, "An API key is required")
+INVALID_API_KEY = ProblemKind("invalid-api-key", 401, "The API key is not valid")
+MISSING_SIGNATURE = ProblemKind("missing-signature", 401, "The request is not signed")
+INVALID_SIGNATURE = ProblemKind("invalid-signature", 401, "The request signature does not match")
+STALE_TIMESTAMP = ProblemKind("stale-timestamp", 401, "The request timestamp is outside the allowed window")
+OUT_OF_SCOPE = ProblemKind("out-of-scope", 403, "The partner may not act for this resource")
+NOT_FOUND = ProblemKind("not-found", 404, "Not found")
+METHOD_NOT_ALLOWED = ProblemKind("method-not-allowed", 405, "Method not allowed")
+CONFLICT = ProblemKind("conflict", 409, "Conflict")
+IDEMPOTENCY_IN_PROGRESS = ProblemKind("idempotency-in-progress", 409, "A request with this key is in progress")
+PAYLOAD_TOO_LARGE = ProblemKind("payload-too-large", 413, "The request body is too large")
+UNSUPPORTED_MEDIA_TYPE = ProblemKind("unsupported-media-type", 415, "The request body must be JSON")
+MALFORMED_JSON = ProblemKind("malformed-json", 400, "The request body is not valid JSON")
+VALIDATION_FAILED = ProblemKind("validation-failed", 422, "The request does not pass validation")
+IDEMPOTENCY_KEY_REUSED = ProblemKind(
+    "idempotency-key-reused", 422, "The idempotency key was already used with a different request"
+)
+THROTTLED = ProblemKind("throttled", 429, "Too many requests")
+QUOTA_EXCEEDED = ProblemKind("quota-exceeded", 429, "The usage-plan quota is exhausted")
+INTERNAL = ProblemKind("internal", 500, "Internal error")
+UNAVAILABLE = ProblemKind("unavailable", 503, "Temporarily unavailable")
+
+ALL_KINDS: tuple[ProblemKind, ...] = tuple(v for v in list(globals().values()) if isinstance(v, ProblemKind))
+
+
+@dataclass
+class Problem(Exception):
+    """Raise anywhere in a request path; the API handler renders it as problem+json."""
+
+    kind: ProblemKind
+    detail: str
+    extensions: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(f"{self.kind.slug}: {self.detail}")
+
+    @property
+    def status(self) -> int:
+        return self.kind.status
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "type": self.kind.type,
+            "title": self.kind.title,
+            "status": self.kind.status,
+            "detail": self.detail,
+        }
+        if instance:
+            doc["instance"] = instance
+        doc.update(self.extensions)
+        return doc
+
+    def to_json(self, instance: str | None = None) -> str:
+        return json.dumps(self.body(instance), separators=(",", ":"))

@@ -1,0 +1,124 @@
+"""Accepting a warehouse adjustment: scope check, canonical event, idempotent publish."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.api.models import Accepted, AdjustmentRequest
+from shared.aws.bus import publish
+from shared.canonical.envelope import Envelope
+from shared.canonical.inventory import InventoryAdjusted
+from shared.canonical.partner import Partner
+from shared.domain.errors import OutOfScope
+from shared.domain.scopes import allows
+
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    correlation_id: str
+    request_id: str
+    received_at: datetime
+    idempotency_key: str | None
+
+
+def idempotency_key(request: AdjustmentRequest, header_key: str | None) -> str:
+    """The partner's Idempotency-Key, else its message id, else the feed position (sku, location, sequence)."""
+    if header_key:
+        return f"key:{header_key}"
+    if request.message_id:
+        return f"msg:{request.message_id}"
+    return f"seq:{request.sku}@{request.location}#{request.sequence}"
+
+
+def to_envelope(request: AdjustmentRequest, partner: Partner, meta: RequestMeta) -> Envelope[InventoryAdjusted]:
+    data = InventoryAdjusted(
+        sku=request.sku,
+        location=request.location,
+        delta=request.delta,
+        on_hand=request.on_hand,
+        reason=request.reason,
+        sequence=request.sequence,
+        reference=request.reference,
+    )
+    return Envelope[InventoryAdjusted].wrap(
+        data,
+        source_partner=partner.partner_id,
+        occurred_at=request.occurred_at,
+        received_at=meta.received_at,
+        correlation_id=meta.correlation_id,
+        causation_id=meta.request_id or None,
+    )
+
+
+class AdjustmentIntake:
+    """Publishes `inventory.adjusted` once per (partner, idempotency key), however often the request comes."""
+
+    def __init__(self, *, idempotency_table: str, bus_name: str) -> None:
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        self.bus_name = bus_name
+        self.config = IdempotencyConfig(
+            event_key_jmespath="[partner_id, key]",
+            payload_validation_jmespath="payload",
+            expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+            raise_on_no_idempotency_key=True,
+        )
+        persistence = DynamoDBPersistenceLayer(table_name=idempotency_table)
+        self._accept: Callable[..., dict[str, Any]] = idempotent_function(
+            data_keyword_argument="request", persistence_store=persistence, config=self.config
+        )(self._publish)
+
+    def register_lambda_context(self, context: Any) -> None:
+        self.config.register_lambda_context(context)
+
+    def accept(self, request: AdjustmentRequest, partner: Partner, meta: RequestMeta) -> tuple[Accepted, bool]:
+        """Returns the acceptance and whether it replays an earlier identical request."""
+        if not allows(partner.scopes, "location", request.location):
+            raise OutOfScope(partner.partner_id, "location", request.location)
+        payload = request.model_dump(mode="json")
+        result = self._accept(
+            request={
+                "partner_id": partner.partner_id,
+                "key": idempotency_key(request, meta.idempotency_key),
+                "payload": payload,
+                "partner": partner.model_dump(mode="json"),
+                "meta": {
+                    "correlation_id": meta.correlation_id,
+                    "request_id": meta.request_id,
+                    "received_at": meta.received_at.isoformat(),
+                },
+            }
+        )
+        accepted = Accepted.model_validate(result)
+        return accepted, result.get("_request_id") != meta.request_id
+
+    def _publish(self, request: dict[str, Any]) -> dict[str, Any]:
+        meta = RequestMeta(
+            correlation_id=request["meta"]["correlation_id"],
+            request_id=request["meta"]["request_id"],
+            received_at=datetime.fromisoformat(request["meta"]["received_at"]),
+            idempotency_key=None,
+        )
+        envelope = to_envelope(
+            AdjustmentRequest.model_validate(request["payload"]),
+            Partner.model_validate(request["partner"]),
+            meta,
+        )
+        publish([envelope], self.bus_name)
+        accepted = Accepted(
+            event_id=envelope.id,
+            type=envelope.type,
+            subject=envelope.subject,
+            correlation_id=envelope.correlation_id,
+            received_at=envelope.received_at,
+        )
+        return {**accepted.model_dump(mode="json"), "_request_id": meta.request_id}

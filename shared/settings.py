@@ -1,0 +1,45 @@
+"""Function settings, read from the environment in one place (the names are in docs/contracts.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"environment variable {name} is not set")
+    return value
+
+
+@dataclass(frozen=True)
+class IngressSettings:
+    partners_table: str
+    idempotency_table: str
+    inventory_table: str
+    event_bus_name: str
+    partner_secrets_prefix: str
+    signature_max_skew_seconds: int = 300
+    max_body_bytes: int = 1024 * 1024
+
+    @classmethod
+    def from_env(cls) -> IngressSettings:
+        return cls(
+            partners_table=_required("PARTNERS_TABLE_NAME"),
+            idempotency_table=_required("IDEMPOTENCY_TABLE_NAME"),
+            inventory_table=_required("INVENTORY_TABLE_NAME"),
+            event_bus_name=_required("EVENT_BUS_NAME"),
+            partner_secrets_prefix=_required("PARTNER_SECRETS_PREFIX"),
+            signature_max_skew_seconds=int(os.environ.get("SIGNATURE_MAX_SKEW_SECONDS", "300")),
+            max_body_bytes=int(os.environ.get("MAX_BODY_BYTES", str(1024 * 1024))),
+        )
+
+
+@dataclass(frozen=True)
+class ProjectorSettings:
+    inventory_table: str
+
+    @classmethod
+    def from_env(cls) -> ProjectorSettings:
+        return cls(inventory_table=_required("INVENTORY_TABLE_NAME"))
