@@ -83,9 +83,20 @@ def create_app() -> APIGatewayRestResolver:
 
 def openapi_json(app: APIGatewayRestResolver | None = None) -> str:
     """The OpenAPI document, generated from the routes (committed as docs/openapi.json)."""
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+
     return (app or create_app()).get_openapi_json_schema(
         title=API_TITLE,
         version=API_VERSION,
+        security_schemes={
+            "apiKey": APIKey(name="X-Api-Key", in_=APIKeyIn.header, description="The partner's API key."),
+            "signature": APIKey(
+                name="X-Distrosync-Signature",
+                in_=APIKeyIn.header,
+                description='sha256=hex(HMAC-SHA256(signing secret, X-Distrosync-Timestamp + "." + raw body))',
+            ),
+        },
+        security=[{"apiKey": [], "signature": []}],
         description=(
             "Partner API of distrosync. Every request carries X-Api-Key, X-Distrosync-Timestamp (unix seconds) "
             'and X-Distrosync-Signature: sha256=hex(HMAC-SHA256(secret, timestamp + "." + raw body)). '

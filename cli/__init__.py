@@ -1,0 +1,1 @@
+"""The `distrosync` command: demo, local server and operator commands."""

@@ -1,0 +1,73 @@
+"""Entry point of the `distrosync` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from shared.canonical.partner import PARTNER_KINDS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="distrosync", description="distrosync: integration hub for distributors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the inventory-adjustment flow end to end on the embedded AWS")
+    demo.add_argument("--env", default="dev", choices=["dev", "staging", "prod"])
+
+    serve = sub.add_parser("serve", help="serve the API on 127.0.0.1 over the embedded AWS")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--aws-port", type=int, default=5055, help="port of the embedded AWS endpoint")
+    serve.add_argument("--env", default="dev", choices=["dev", "staging", "prod"])
+
+    def targeted(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--local", action="store_true", help="act on the runtime started by 'distrosync serve'")
+        p.add_argument("--stack", default=None, help="deployed stack name (default distrosync-<env>)")
+        p.add_argument("--env", default="dev", choices=["dev", "staging", "prod"])
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    partners = sub.add_parser("partners", help="register partners and manage their credentials")
+    psub = partners.add_subparsers(dest="action", required=True)
+    add = psub.add_parser("add", help="register a partner; prints its API key and signing secret once")
+    add.add_argument("--id", required=True, help="partner id, e.g. wh-east (lowercase, digits, dashes)")
+    add.add_argument("--kind", required=True, choices=PARTNER_KINDS)
+    add.add_argument("--scope", action="append", help="location:CODE, supplier:ID, channel:NAME or * (repeat)")
+    add.add_argument("--tier", default="standard", help="usage-plan tier (throttling and quota)")
+    targeted(add)
+    lst = psub.add_parser("list", help="list partners")
+    targeted(lst)
+    rot = psub.add_parser("rotate", help="issue a new API key and signing secret; the old key stops at once")
+    rot.add_argument("id")
+    targeted(rot)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    args = _parser().parse_args(argv)
+    if args.command == "demo":
+        from cli.demo import run_demo
+
+        return run_demo(args.env)
+    if args.command == "serve":
+        from cli.serve import run_server
+
+        return run_server(args.env, args.port, args.aws_port)
+    if args.command == "partners":
+        from cli import partners
+        from cli.target import TargetError, resolve
+        from shared.services.partner_admin import PartnerAdminError
+
+        try:
+            target = resolve(args.local, args.stack or f"distrosync-{args.env}")
+            action = {"add": partners.add, "list": partners.list_partners, "rotate": partners.rotate}[args.action]
+            return action(target.outputs, args)
+        except (TargetError, PartnerAdminError) as exc:
+            print(f"distrosync: {exc}", file=sys.stderr)
+            return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
