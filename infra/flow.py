@@ -1,0 +1,153 @@
+"""`EventFlow`: canonical events from the bus, buffered in SQS, processed in batches by one function.
+
+bus --rule(source, detail-type)--> queue --(batch, partial failures)--> handler
+         | delivery failures                 | after max_receive_count
+         v                                   v
+   delivery DLQ (alarm)               processing DLQ (alarm)
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import nag
+from infra.config import EnvConfig
+from infra.functions import ServiceFunction
+from infra.observability import Observability
+from shared.canonical.envelope import eventbridge_source
+
+
+def event_pattern(event_types: list[str]) -> events.EventPattern:
+    """`{"source": ["distrosync.<domain>", ...], "detail-type": [<event type>, ...]}`."""
+    return events.EventPattern(
+        source=sorted({eventbridge_source(event_type) for event_type in event_types}),
+        detail_type=list(event_types),
+    )
+
+
+class EventFlow(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        bus: events.IEventBus,
+        event_types: list[str],
+        handler: ServiceFunction,
+        config: EnvConfig,
+        key: kms.IKey,
+        observability: Observability,
+        batch_size: int | None = None,
+        max_batching_window_seconds: int | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        if not event_types:
+            raise ValueError("an EventFlow needs at least one event type")
+        settings = config.queue
+        name = f"{config.prefix}-{handler.name}"
+
+        def encrypted_queue(queue_id: str, queue_name: str, retention_days: int, **extra) -> sqs.Queue:
+            return sqs.Queue(
+                self,
+                queue_id,
+                queue_name=queue_name,
+                encryption=sqs.QueueEncryption.KMS,
+                encryption_master_key=key,
+                enforce_ssl=True,
+                retention_period=cdk.Duration.days(retention_days),
+                **extra,
+            )
+
+        self.dlq = encrypted_queue("DeadLetterQueue", f"{name}-dlq", settings.dlq_retention_days)
+        self.queue = encrypted_queue(
+            "Queue",
+            name,
+            settings.retention_days,
+            visibility_timeout=cdk.Duration.seconds(settings.visibility_timeout_seconds(handler.timeout_seconds)),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=settings.max_receive_count, queue=self.dlq),
+        )
+        # Where EventBridge puts events it could not deliver to the queue (e.g. KMS or policy errors).
+        self.delivery_dlq = encrypted_queue(
+            "DeliveryDeadLetterQueue", f"{name}-delivery-dlq", settings.dlq_retention_days
+        )
+        nag.acknowledge(
+            self.delivery_dlq,
+            "AwsSolutions-SQS3",
+            "This queue is itself a dead-letter queue: the DeadLetterConfig of the EventBridge rule target "
+            "(cdk-nag only recognises DLQs referenced by another queue's RedrivePolicy).",
+        )
+
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            event_bus=bus,
+            description=f"{', '.join(event_types)} -> {handler.name}",
+            event_pattern=event_pattern(event_types),
+            targets=[
+                targets.SqsQueue(
+                    self.queue,
+                    dead_letter_queue=self.delivery_dlq,
+                    retry_attempts=settings.target_retry_attempts,
+                    max_event_age=cdk.Duration.hours(settings.target_max_event_age_hours),
+                )
+            ],
+        )
+
+        handler.function.add_event_source(
+            sources.SqsEventSource(
+                self.queue,
+                batch_size=batch_size or settings.batch_size,
+                max_batching_window=cdk.Duration.seconds(
+                    max_batching_window_seconds
+                    if max_batching_window_seconds is not None
+                    else settings.max_batching_window_seconds
+                ),
+                report_batch_item_failures=True,
+            )
+        )
+
+        period = observability.period
+        self.dlq_alarms = [
+            observability.alarm(
+                queue,
+                "DepthAlarm",
+                metric=queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),
+                threshold=config.alarms.dlq_depth,
+                description=f"{queue_name} holds messages that need attention",
+            )
+            for queue, queue_name in (
+                (self.dlq, f"{name}-dlq (failed processing)"),
+                (self.delivery_dlq, f"{name}-delivery-dlq (failed delivery from the bus)"),
+            )
+        ]
+        observability.add_row(
+            f"Flow {', '.join(event_types)} -> {handler.name}",
+            observability.graph(
+                "Queue depth",
+                self.queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),
+            ),
+            observability.graph(
+                "Oldest message age (s)",
+                self.queue.metric_approximate_age_of_oldest_message(period=period, statistic="Maximum"),
+            ),
+            observability.graph(
+                "Dead-letter queues",
+                self.dlq.metric_approximate_number_of_messages_visible(
+                    period=period, statistic="Maximum", label="processing DLQ"
+                ),
+                self.delivery_dlq.metric_approximate_number_of_messages_visible(
+                    period=period, statistic="Maximum", label="delivery DLQ"
+                ),
+            ),
+            observability.graph(
+                f"{handler.name} errors / duration p90",
+                handler.function.metric_errors(period=period, statistic="Sum"),
+                right=[handler.function.metric_duration(period=period, statistic="p90")],
+            ),
+        )

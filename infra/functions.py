@@ -1,0 +1,142 @@
+"""`ServiceFunction`: how every distrosync Lambda is built (see docs/contracts.md, "Lambda functions")."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import nag, target
+from infra.config import EnvConfig
+from infra.layers import IGNORED, Layers
+from infra.observability import Observability
+from infra.wheelhouse import REPO_ROOT
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64 if target.ARCHITECTURE == "arm64" else lambda_.Architecture.X86_64
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+SOURCE_METADATA_KEY = "distrosync:source"
+METRICS_NAMESPACE = "Distrosync"
+
+assert RUNTIME.name == f"python{target.PYTHON_VERSION}", "infra/target.py and RUNTIME disagree"
+
+
+class ServiceFunction(Construct):
+    """A Python function whose code is `functions/<name>/` (entry point `handler.lambda_handler`).
+
+    Comes with its own encrypted log group, a role that can write only to that log group, active
+    X-Ray tracing, the contract's environment variables, the `distrosync:source` metadata the
+    embedded runtime uses, and an errors alarm.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        config: EnvConfig,
+        layers: Layers,
+        key: kms.IKey,
+        observability: Observability,
+        environment: Mapping[str, str] | None = None,
+        timeout_seconds: int | None = None,
+        memory_mb: int | None = None,
+        description: str | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        source = FUNCTIONS_DIR / name
+        if not (source / "handler.py").is_file():
+            raise FileNotFoundError(f"{source}/handler.py is missing: every function needs one")
+        self.name = name
+        self.source = f"functions/{name}"
+        self.timeout_seconds = timeout_seconds or config.functions.worker_timeout_seconds
+        function_name = f"{config.prefix}-{name}"
+
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention=config.log_retention,
+            removal_policy=config.removal_policy,
+            encryption_key=key,
+        )
+        # A dedicated role instead of AWSLambdaBasicExecutionRole: it may write to its log group only.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{function_name} execution role",
+        )
+        self.log_group.grant_write(self.role)
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=function_name,
+            description=description or f"distrosync {name}",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler="handler.lambda_handler",
+            code=lambda_.Code.from_asset(str(source), exclude=list(IGNORED)),
+            layers=layers.all,
+            role=self.role,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            timeout=cdk.Duration.seconds(self.timeout_seconds),
+            memory_size=memory_mb or config.functions.memory_mb,
+            environment={
+                "DISTROSYNC_ENV": config.name,
+                "POWERTOOLS_SERVICE_NAME": name,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": config.functions.log_level,
+                **(environment or {}),
+            },
+        )
+        cfn_function: lambda_.CfnFunction = self.function.node.default_child  # type: ignore[assignment]
+        cfn_function.add_metadata(SOURCE_METADATA_KEY, self.source)
+        nag.acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support "
+            "no resource-level permissions (tests/infra assert that only X-Ray actions use Resource *).",
+        )
+
+        self.errors_alarm = observability.alarm(
+            self,
+            "ErrorsAlarm",
+            metric=self.function.metric_errors(period=observability.period, statistic="Sum"),
+            threshold=config.alarms.lambda_errors,
+            description=f"{function_name} invocations are failing",
+        )
+
+    def add_environment(self, name: str, value: str) -> None:
+        self.function.add_environment(name, value)
+
+    def grant_table(self, table: dynamodb.Table, *, write: bool = False) -> None:
+        """Read (or read/write) access to `table` and its indexes, including use of its KMS key."""
+        if write:
+            table.grant_read_write_data(self.function)
+            for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+                nag.acknowledge(
+                    self.role,
+                    f"AwsSolutions-IAM5[Action::{action}]",
+                    "CDK's DynamoDB write grant on a table encrypted with the customer-managed data key; the "
+                    "wildcard only spans that action's variants and the resource is that single key.",
+                )
+        else:
+            table.grant_read_data(self.function)
+        stack = cdk.Stack.of(table)
+        logical_id = stack.resolve(stack.get_logical_id(table.node.default_child))  # type: ignore[arg-type]
+        nag.acknowledge(
+            self.role,
+            f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
+            "Queries on the secondary indexes of this one table (e.g. partners by-api-key): CDK grants "
+            "<table ARN>/index/*, which spans only that table's indexes.",
+        )

@@ -1,0 +1,75 @@
+"""The `ingress` function behind every API route: authenticates, validates, publishes to the bus."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from infra import nag
+from infra.config import EnvConfig
+from infra.functions import ServiceFunction
+from infra.layers import Layers
+from infra.observability import Observability
+
+
+class Ingress(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: EnvConfig,
+        layers: Layers,
+        key: kms.IKey,
+        observability: Observability,
+        partners: dynamodb.Table,
+        idempotency: dynamodb.Table,
+        bus: events.IEventBus,
+    ) -> None:
+        super().__init__(scope, id)
+        self.handler = ServiceFunction(
+            self,
+            "Handler",
+            name="ingress",
+            description="distrosync partner API: authenticate, validate, publish canonical events",
+            config=config,
+            layers=layers,
+            key=key,
+            observability=observability,
+            timeout_seconds=config.functions.api_timeout_seconds,
+            environment={
+                "PARTNERS_TABLE_NAME": partners.table_name,
+                "IDEMPOTENCY_TABLE_NAME": idempotency.table_name,
+                "EVENT_BUS_NAME": bus.event_bus_name,
+                "PARTNER_SECRETS_PREFIX": config.partner_secrets_prefix,
+                "SIGNATURE_MAX_SKEW_SECONDS": str(config.api.signature_max_skew_seconds),
+                "MAX_BODY_BYTES": str(config.api.max_body_bytes),
+            },
+        )
+        function = self.handler.function
+        self.handler.grant_table(partners)  # includes the by-api-key index
+        self.handler.grant_table(idempotency, write=True)
+        bus.grant_put_events_to(function)
+        # Partner signing secrets are created by the CLI under the prefix, encrypted with the data key.
+        secrets_arn = cdk.Stack.of(self).format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"{config.partner_secrets_prefix}*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secrets_arn])
+        )
+        key.grant_decrypt(function)
+
+        nag.acknowledge(
+            self.handler.role,
+            f"AwsSolutions-IAM5[Resource::arn:aws:secretsmanager:{config.region}:{config.account}:"
+            f"secret:{config.partner_secrets_prefix}*]",
+            "Partner secrets are created at run time by the distrosync CLI, one per partner, so their ARNs "
+            "(which end in a random suffix) are not known at deploy time; access is limited to the prefix.",
+        )

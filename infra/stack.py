@@ -1,0 +1,96 @@
+"""`DistrosyncStack`: composes the constructs and publishes the contract's outputs (docs/contracts.md)."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from infra.api import PartnerApi
+from infra.bus import EventBus
+from infra.config import EnvConfig
+from infra.functions import ARCHITECTURE, RUNTIME
+from infra.idempotency import IdempotencyTable
+from infra.ingress import Ingress
+from infra.inventory import Inventory
+from infra.layers import Layers
+from infra.observability import Observability
+from infra.partners import PartnersTable
+from infra.security import DataKey
+
+
+class DistrosyncStack(cdk.Stack):
+    def __init__(self, scope: Construct, id: str, *, config: EnvConfig, **kwargs) -> None:
+        super().__init__(
+            scope,
+            id,
+            stack_name=config.stack_name,
+            env=cdk.Environment(account=config.account, region=config.region),
+            termination_protection=config.retain_data,
+            description=f"distrosync integration hub ({config.name})",
+            **kwargs,
+        )
+        self.config = config
+        cdk.Tags.of(self).add("project", "distrosync")
+        cdk.Tags.of(self).add("environment", config.name)
+
+        key = DataKey(self, "DataKey", config=config).key
+        self.key = key
+        self.observability = Observability(self, "Observability", config=config, key=key)
+        self.layers = Layers(self, "Layers", prefix=config.prefix, runtime=RUNTIME, architecture=ARCHITECTURE)
+        self.bus = EventBus(self, "Events", config=config)
+        self.partners = PartnersTable(self, "Partners", config=config, key=key)
+        self.idempotency = IdempotencyTable(self, "Idempotency", config=config, key=key)
+
+        common = {"config": config, "key": key, "observability": self.observability}
+        self.api = PartnerApi(self, "Api", **common)
+        self.ingress = Ingress(
+            self,
+            "Ingress",
+            layers=self.layers,
+            partners=self.partners.table,
+            idempotency=self.idempotency.table,
+            bus=self.bus.bus,
+            **common,
+        )
+        self.inventory = Inventory(
+            self,
+            "Inventory",
+            layers=self.layers,
+            bus=self.bus.bus,
+            api=self.api,
+            ingress=self.ingress.handler,
+            **common,
+        )
+        self.observability.add_row(
+            "Ingress",
+            self.observability.graph(
+                "ingress errors / duration p90",
+                self.ingress.handler.function.metric_errors(period=self.observability.period, statistic="Sum"),
+                right=[
+                    self.ingress.handler.function.metric_duration(period=self.observability.period, statistic="p90")
+                ],
+                width=12,
+            ),
+            self.observability.graph(
+                "ingress throttles",
+                self.ingress.handler.function.metric_throttles(period=self.observability.period, statistic="Sum"),
+                width=12,
+            ),
+        )
+        self._outputs()
+
+    def _outputs(self) -> None:
+        outputs = {
+            "ApiUrl": self.api.url,
+            "EventBusName": self.bus.bus_name,
+            "PartnersTableName": self.partners.table.table_name,
+            "IdempotencyTableName": self.idempotency.table.table_name,
+            "InventoryTableName": self.inventory.table.table_name,
+            "PartnerSecretsPrefix": self.config.partner_secrets_prefix,
+            "DataKeyArn": self.key.key_arn,
+            "AlarmTopicArn": self.observability.topic.topic_arn,
+        }
+        for tier, plan in self.api.usage_plans.items():
+            outputs[f"UsagePlanId{tier.capitalize()}"] = plan.usage_plan_id
+        for name, value in outputs.items():
+            cdk.CfnOutput(self, name, value=value)
