@@ -25,7 +25,13 @@ from aws_cdk.assertions import Template  # noqa: E402  (after the jsii environme
 
 from infra.synth import synth_template  # noqa: E402
 
-pytestmark = pytest.mark.infra
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark this folder's tests `infra` (`pytest -m "not infra"` skips the synths)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.infra)
 
 
 @pytest.fixture(scope="session")
