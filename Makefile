@@ -19,6 +19,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
+	-$(BIN)/python -m infra.wheelhouse
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -11,7 +11,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = REPO_ROOT / ".distrosync"
 
 # What the template is made of: when one of these is newer than the template, synthesize again.
-_SOURCES = ("app.py", "cdk.json", "infra", "shared/canonical", "requirements.txt")
+_SOURCES = ("app.py", "cdk.json", "infra", "shared/canonical", "shared/http", "requirements.txt")
 
 
 def assembly_dir(env_name: str) -> Path:

@@ -15,3 +15,28 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tests")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Distrosync")
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("cdk")
+
+
+def _synth(root, env_name):
+    from infra.synth import synth_template
+
+    return synth_template(env_name, outdir=root / env_name, bundling=False)
+
+
+@pytest.fixture(scope="session")
+def dev_template_path(synth_root):
+    """The dev stack's template, synthesized once per test session (no bundling; cdk-nag runs)."""
+    return _synth(synth_root, "dev")
+
+
+@pytest.fixture(scope="session")
+def prod_template_path(synth_root):
+    return _synth(synth_root, "prod")

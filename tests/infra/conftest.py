@@ -1,7 +1,7 @@
 """One synth per environment per test session (bundling off), shared by every infra test.
 
 Fixtures: `dev_template` / `prod_template` (aws_cdk.assertions.Template), `dev_template_dict` /
-`prod_template_dict` (the raw CloudFormation dict), `dev_template_path` / `prod_template_path`.
+`prod_template_dict` (the raw CloudFormation dict), `dev_template_path` / `prod_template_path` (from tests/conftest.py).
 Synthesis runs the cdk-nag AwsSolutions checks: if they find anything, the fixture raises.
 """
 
@@ -23,8 +23,6 @@ if str(REPO_ROOT) not in sys.path:
 
 from aws_cdk.assertions import Template  # noqa: E402  (after the jsii environment is set)
 
-from infra.synth import synth_template  # noqa: E402
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark this folder's tests `infra` (`pytest -m "not infra"` skips the synths)."""
@@ -32,25 +30,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in item.path.parents:
             item.add_marker(pytest.mark.infra)
-
-
-@pytest.fixture(scope="session")
-def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cdk")
-
-
-def _synth(root: Path, env_name: str) -> Path:
-    return synth_template(env_name, outdir=root / env_name, bundling=False)
-
-
-@pytest.fixture(scope="session")
-def dev_template_path(synth_root: Path) -> Path:
-    return _synth(synth_root, "dev")
-
-
-@pytest.fixture(scope="session")
-def prod_template_path(synth_root: Path) -> Path:
-    return _synth(synth_root, "prod")
 
 
 @pytest.fixture(scope="session")
