@@ -1,0 +1,86 @@
+"""`python -m bench` (`make bench`): run every measurement in fresh processes, print the table, write results."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import time
+from datetime import UTC, datetime
+from importlib.metadata import version
+from typing import Any
+
+from bench.coldstart import breakdown, cold_imports
+from bench.common import OFFLINE_ENDPOINT, ROOT, run_worker, write_json
+from bench.report import aws_verdict, render
+
+RESULTS = ROOT / "bench" / "results.json"
+
+
+def _git() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--", "functions", "shared")),
+    }
+
+
+def _machine() -> dict[str, Any]:
+    return {
+        "cpu_count": os.cpu_count(),
+        "python_implementation": platform.python_implementation(),
+        "python_version": platform.python_version(),
+        "platform": f"{platform.system()}-{platform.machine()}",
+        "packages": {p: version(p) for p in ("boto3", "botocore", "aws-lambda-powertools", "pydantic", "moto")},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per cold-import target (>= 5)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per throughput path")
+    args = parser.parse_args()
+    started, load_start = time.perf_counter(), os.getloadavg()[0]
+
+    cold = cold_imports(args.runs)
+    cold["ingress_breakdown"] = breakdown("ingress")
+    cold["method"] = (
+        f"wall clock (and process CPU time) around the import statement in a fresh interpreter, median of "
+        f"{args.runs}, interleaved; "
+        f".pyc warm (PYTHONDONTWRITEBYTECODE unset, one untimed run first); AWS_ENDPOINT_URL={OFFLINE_ENDPOINT}"
+    )
+
+    throughput: dict[str, Any] = {
+        "method": (
+            f"one process each, {args.seconds:g} s after 0.5 s warm-up; events/s = events / time inside the call "
+            "(event building excluded); projector latency = batch time / 10; Logger/Metrics on, stdout to /dev/null"
+        ),
+    }
+    for target, function in (("ingress", "ingress"), ("projector", "projector"), ("decision", "projector")):
+        throughput[target] = run_worker("bench.throughput", target, str(args.seconds), function=function, offline=True)
+
+    aws = run_worker("bench.aws_calls", function="ingress", offline=False)
+    for name in ("ingress", "projector"):
+        aws[name]["verdict"] = aws_verdict(name, aws[name]["steady_per_event"])
+    aws["method"] = "in-process moto, botocore before-call hook on every session"
+
+    results = {
+        "schema": 1,
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {**_machine(), "loadavg_1m": {"start": load_start, "end": os.getloadavg()[0]}},
+        "git": _git(),
+        "cold_import": cold,
+        "throughput": throughput,
+        "aws_calls": aws,
+        "duration_s": round(time.perf_counter() - started, 1),
+    }
+    write_json(RESULTS, results)
+    print(render(results))
+    print(f"\n({results['duration_s']} s; written to {RESULTS.relative_to(ROOT)})")
+
+
+if __name__ == "__main__":
+    main()
