@@ -26,10 +26,13 @@ def _adjustment(body: str) -> Any:
     return envelope
 
 
+_parsed: dict[str, Any] = {}  # message id -> envelope, for the batch being processed
+
+
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
     try:
-        envelope = _adjustment(record.body)
+        envelope = _parsed.pop(record.message_id, None) or _adjustment(record.body)
     except ValueError as exc:
         logger.error("unprocessable message", extra={"message_id": record.message_id, "error": str(exc)[:2000]})
         metrics.add_metric(name="Unprocessable", unit=MetricUnit.Count, value=1)
@@ -57,13 +60,13 @@ def record_handler(record: SQSRecord) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    parsed = []
+    _parsed.clear()
     for record in event.get("Records", []):
         try:
-            parsed.append(_adjustment(record["body"]))
+            _parsed[record["messageId"]] = _adjustment(record["body"])
         except (ValueError, KeyError):
             continue  # reported per record by record_handler
-    projector.prefetch(parsed)
+    projector.prefetch(_parsed.values())
     result = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     failed = len(result.get("batchItemFailures", []))
     metrics.add_metric(name="Processed", unit=MetricUnit.Count, value=len(event.get("Records", [])) - failed)

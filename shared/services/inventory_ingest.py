@@ -9,6 +9,7 @@ from typing import Any
 
 from shared.api.models import Accepted, AdjustmentRequest
 from shared.aws.bus import publish
+from shared.aws.clients import client
 from shared.canonical.envelope import Envelope
 from shared.canonical.inventory import InventoryAdjusted
 from shared.canonical.partner import Partner
@@ -16,6 +17,7 @@ from shared.domain.errors import OutOfScope
 from shared.domain.scopes import allows
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+AdjustedEnvelope = Envelope[InventoryAdjusted]
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ def to_envelope(request: AdjustmentRequest, partner: Partner, meta: RequestMeta)
         sequence=request.sequence,
         reference=request.reference,
     )
-    return Envelope[InventoryAdjusted].wrap(
+    return AdjustedEnvelope.wrap(
         data,
         source_partner=partner.partner_id,
         occurred_at=request.occurred_at,
@@ -59,23 +61,29 @@ class AdjustmentIntake:
     """Publishes `inventory.adjusted` once per (partner, idempotency key), however often the request comes."""
 
     def __init__(self, *, idempotency_table: str, bus_name: str) -> None:
-        from aws_lambda_powertools.utilities.idempotency import (
-            DynamoDBPersistenceLayer,
-            IdempotencyConfig,
-            idempotent_function,
-        )
+        from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
         self.bus_name = bus_name
+        self.idempotency_table = idempotency_table
         self.config = IdempotencyConfig(
             event_key_jmespath="[partner_id, key]",
             payload_validation_jmespath="payload",
             expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
             raise_on_no_idempotency_key=True,
         )
-        persistence = DynamoDBPersistenceLayer(table_name=idempotency_table)
-        self._accept: Callable[..., dict[str, Any]] = idempotent_function(
-            data_keyword_argument="request", persistence_store=persistence, config=self.config
-        )(self._publish)
+        self._accept_once: Callable[..., dict[str, Any]] | None = None
+
+    def _accept(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The idempotent publish, built on first use: its DynamoDB client is created then, not at import,
+        and shares the process's boto3 session."""
+        if self._accept_once is None:
+            from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+
+            persistence = DynamoDBPersistenceLayer(table_name=self.idempotency_table, boto3_client=client("dynamodb"))
+            self._accept_once = idempotent_function(
+                data_keyword_argument="request", persistence_store=persistence, config=self.config
+            )(self._publish)
+        return self._accept_once(request=request)
 
     def register_lambda_context(self, context: Any) -> None:
         self.config.register_lambda_context(context)
