@@ -1,0 +1,336 @@
+"""`LocalRuntime`: the synthesized stack running on this machine, with no AWS account and no Docker.
+
+    rt = LocalRuntime.start(template, source_root=REPO_ROOT)            # moto in-process (mock_aws)
+    rt = LocalRuntime.start(template, source_root=REPO_ROOT, mode="server", aws_port=4566)
+    rt.outputs["ApiUrl"]; rt.physical_id("PartnersTable...")
+    rt.api.request("POST", "/v1/inventory/adjustments", headers={...}, body=b"...")   # -> HttpResponse
+    rt.drain()                                                          # SQS -> functions until queues are empty
+    rt.invoke("projector", event); rt.logs("projector"); rt.queues(); rt.stop()
+
+Everything is created from the template (`local.provision`); functions run in-process (`local.functions`),
+SQS event-source mappings are polled with Lambda's semantics (`local.sqs_mappings`), EventBridge routing is
+moto's own, and the REST API is emulated (`local.apigateway`).
+
+Modes: `inprocess` starts `moto.mock_aws()` (or joins one the caller already started: `attached`, also
+detected); `server` starts moto's server on 127.0.0.1:<aws_port>, points `AWS_ENDPOINT_URL` at it and
+writes `<state_dir>/local.json` so that other processes (the CLI with `--local`) act on the same state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from moto.core.models import MockAWS
+
+from local import moto_fixes
+from local.apigateway import RestApiEmulator
+from local.aws_clients import AwsClients
+from local.functions import FunctionHost, FunctionSpec, Invocation
+from local.log_capture import LogStore
+from local.provision import ProvisionedStack, provision
+from local.queues import QueueDirectory, QueueInfo
+from local.sqs_mappings import DrainReport, SqsMapping, SqsPoller
+from local.template import DEFAULT_REGION, MOTO_ACCOUNT_ID, load_template
+
+Mode = Literal["inprocess", "attached", "server"]
+STATE_FILE = "local.json"
+
+_FAKE_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",  # DynamoDB streams clients with botocore >= 1.37
+}
+_REMOVED_ENVIRONMENT = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+
+
+@dataclass
+class _Backend:
+    """What `start` started, so that `stop` undoes exactly that."""
+
+    mode: Mode
+    mock: MockAWS | None = None
+    server: Any = None
+    endpoint_url: str | None = None
+
+
+class LocalRuntime:
+    def __init__(
+        self,
+        *,
+        stack: ProvisionedStack,
+        clients: AwsClients,
+        functions: FunctionHost,
+        queues: QueueDirectory,
+        poller: SqsPoller,
+        apis: dict[str, RestApiEmulator],
+        backend: _Backend,
+        saved_environment: dict[str, str | None],
+        state_file: Path | None,
+    ) -> None:
+        self.stack = stack
+        self.clients = clients
+        self.functions = functions
+        self.queue_directory = queues
+        self.poller = poller
+        self.apis = apis
+        self._backend = backend
+        self._saved_environment = saved_environment
+        self.state_file = state_file
+        self._stopped = False
+
+    # ------------------------------------------------------------------------------------------- lifecycle
+    @classmethod
+    def start(
+        cls,
+        template: Path | str,
+        *,
+        source_root: Path | str,
+        mode: Mode = "inprocess",
+        aws_port: int | None = None,
+        region: str | None = None,
+        stack_name: str | None = None,
+        log_dir: Path | None = None,
+        state_dir: Path | None = None,
+        retry_delay_seconds: int = 0,
+    ) -> LocalRuntime:
+        """Create the stack of `template` (a template file or a cloud assembly directory) and return it running.
+
+        `source_root` is where `distrosync:source` folders are found (the repository root). `region`
+        overrides the template's. `retry_delay_seconds` is the visibility timeout given back to failed SQS
+        messages (0: retried at once). `log_dir` mirrors captured function logs to files. In server mode
+        the state file goes to `state_dir` (default `<source_root>/.distrosync`).
+        """
+        source_root = Path(source_root).resolve()
+        tmpl = load_template(template, stack_name)
+        region = region or tmpl.region or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        account_id = tmpl.account or MOTO_ACCOUNT_ID
+        overrides: dict[str, str | None] = {**_FAKE_ENVIRONMENT, "AWS_DEFAULT_REGION": region}
+        overrides.update(dict.fromkeys(_REMOVED_ENVIRONMENT))
+        if account_id != MOTO_ACCOUNT_ID:
+            overrides["MOTO_ACCOUNT_ID"] = account_id
+        saved = _apply_environment(overrides)
+        backend = _Backend(mode=mode)
+        try:
+            moto_fixes.apply()
+            _start_backend(backend, aws_port, saved)
+            clients = AwsClients(region, backend.endpoint_url)
+            stack = provision(tmpl, clients, account_id=account_id)
+            logs = LogStore(log_dir)
+            functions = FunctionHost(
+                [
+                    FunctionSpec.from_resource(r, source_root, tmpl.assembly_dir)
+                    for r in stack.of_type("AWS::Lambda::Function")
+                ],
+                source_root=source_root,
+                logs=logs,
+                region=region,
+            )
+            queues = QueueDirectory(stack, clients)
+            mappings = [
+                m
+                for r in stack.of_type("AWS::Lambda::EventSourceMapping")
+                if (m := SqsMapping.from_resource(r, functions, queues)) is not None
+            ]
+            unsupported = {r.logical_id for r in stack.of_type("AWS::Lambda::EventSourceMapping")} - {
+                m.logical_id for m in mappings
+            }
+            stack.warnings.extend(f"{lid}: only SQS event sources are polled" for lid in sorted(unsupported))
+            poller = SqsPoller(mappings, functions, queues, clients, retry_delay_seconds=retry_delay_seconds)
+            apis = {
+                r.logical_id: RestApiEmulator(stack, r.logical_id, functions, clients)
+                for r in stack.of_type("AWS::ApiGateway::RestApi")
+            }
+        except BaseException:
+            _stop_backend(backend)
+            _restore_environment(saved)
+            raise
+        state_file = None
+        if backend.mode == "server":
+            state_file = (state_dir or source_root / ".distrosync") / STATE_FILE
+        rt = cls(
+            stack=stack,
+            clients=clients,
+            functions=functions,
+            queues=queues,
+            poller=poller,
+            apis=apis,
+            backend=backend,
+            saved_environment=saved,
+            state_file=state_file,
+        )
+        rt.write_state()
+        return rt
+
+    def stop(self) -> None:
+        """Stop moto (its state is discarded), forget the imported functions, restore the environment."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.functions.close()
+        if self.state_file is not None and self.state_file.exists():
+            self.state_file.unlink()
+        _stop_backend(self._backend)
+        _restore_environment(self._saved_environment)
+
+    def __enter__(self) -> LocalRuntime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --------------------------------------------------------------------------------------------- queries
+    @property
+    def mode(self) -> Mode:
+        return self._backend.mode
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """moto server URL in server mode, else None (in-process mock)."""
+        return self._backend.endpoint_url
+
+    @property
+    def region(self) -> str:
+        return self.clients.region
+
+    @property
+    def stack_name(self) -> str:
+        return self.stack.pseudo.stack_name
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        return dict(self.stack.outputs)
+
+    def physical_id(self, logical_id: str) -> str:
+        return self.stack.physical_id(logical_id)
+
+    @property
+    def api(self) -> RestApiEmulator:
+        """The stack's REST API (the only one, or the first when there are several: see `apis`)."""
+        if not self.apis:
+            raise AttributeError(f"stack {self.stack_name} has no AWS::ApiGateway::RestApi")
+        return next(iter(self.apis.values()))
+
+    def queues(self) -> list[QueueInfo]:
+        """The template's queues with their current depths, DLQs marked (`is_dlq`, `source_queue`)."""
+        return self.queue_directory.info()
+
+    def max_receive_count(self, queue: str) -> int:
+        """maxReceiveCount of a queue's redrive policy (queue by name, URL, ARN or logical id)."""
+        count = self.queue_directory.get(queue).max_receive_count
+        if count is None:
+            raise ValueError(f"queue {queue} has no redrive policy")
+        return count
+
+    def logs(self, function: str) -> list[str]:
+        """What a function printed (Logger JSON lines, EMF documents, START/END/REPORT), oldest first."""
+        return self.functions.logs.lines(self.functions.get(function).key)
+
+    def metrics(self, function: str) -> list[dict[str, Any]]:
+        """The EMF documents a function printed."""
+        return self.functions.logs.emf_documents(self.functions.get(function).key)
+
+    # ------------------------------------------------------------------------------------------------ work
+    def invoke(self, function: str, event: Any) -> Invocation:
+        """Invoke a function (key, logical id, name or ARN) synchronously, as `lambda:Invoke` would."""
+        return self.functions.invoke(function, event)
+
+    def drain(self, max_rounds: int = 1000, timeout: float = 60.0) -> DrainReport:
+        """Deliver SQS messages to their functions until every mapped queue is empty."""
+        return self.poller.drain(max_rounds=max_rounds, timeout=timeout)
+
+    # ----------------------------------------------------------------------------------------- diagnostics
+    def describe(self) -> str:
+        statuses = Counter(r.status for r in self.stack.resources.values())
+        skipped = ", ".join(f"{t.removeprefix('AWS::')} x{len(ids)}" for t, ids in sorted(self.stack.skipped.items()))
+        lines = [
+            f"stack {self.stack_name} ({self.region}, {self.mode}): {len(self.stack.resources)} resources in "
+            f"{self.stack.seconds:.2f}s - {statuses['created']} on moto, {statuses['local']} in-process, "
+            f"{statuses['skipped']} skipped ({skipped or 'none'})",
+            f"functions: {', '.join(f'{s.key} ({s.name})' for s in self.functions)}",
+            f"queue mappings: {', '.join(f'{m.queue.name} -> {m.function} (batch {m.batch_size})' for m in self.poller.mappings) or 'none'}",  # noqa: E501
+        ]
+        for api in self.apis.values():
+            lines.append(f"API {api.api_id} stage {api.stage}: {len(api.routes())} methods")
+        if self.endpoint_url:
+            lines.append(f"moto endpoint: {self.endpoint_url}")
+        lines.extend(f"warning: {w}" for w in self.stack.warnings)
+        return "\n".join(lines)
+
+    def state(self, api_url: str | None = None) -> dict[str, Any]:
+        """What another process needs to act on this runtime (written to the state file in server mode)."""
+        return {
+            "endpoint_url": self.endpoint_url,
+            "region": self.region,
+            "account_id": self.stack.pseudo.account_id,
+            "stack_name": self.stack_name,
+            "template": str(self.stack.template.path),
+            "outputs": self.outputs,
+            "resources": {lid: str(r.ref) for lid, r in self.stack.resources.items() if r.status != "skipped"},
+            "api_url": api_url,
+            "pid": os.getpid(),
+            "started_at": time.time(),
+        }
+
+    def write_state(self, api_url: str | None = None) -> None:
+        if self.state_file is None:
+            return
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state(api_url), indent=2))
+        tmp.replace(self.state_file)
+
+
+def _start_backend(backend: _Backend, aws_port: int | None, saved: dict[str, str | None]) -> None:
+    if backend.mode == "inprocess":
+        if MockAWS._nested_count > 0:
+            backend.mode = "attached"  # the caller already runs inside mock_aws: share it
+        else:
+            backend.mock = MockAWS()
+            backend.mock.start()
+    elif backend.mode == "server":
+        from moto.server import ThreadedMotoServer
+
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port or 0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        backend.server = server
+        backend.endpoint_url = f"http://{host}:{port}"
+        saved.update(_apply_environment({"AWS_ENDPOINT_URL": backend.endpoint_url, "MOTO_PORT": str(port)}))
+    elif backend.mode != "attached":
+        raise ValueError(f"unknown mode {backend.mode!r}: inprocess, attached or server")
+
+
+def _stop_backend(backend: _Backend) -> None:
+    if backend.mock is not None:
+        backend.mock.stop()
+        backend.mock = None
+    if backend.server is not None:
+        from moto.moto_api import _internal as moto_api
+
+        backend.server.stop()
+        moto_api.moto_api_backend.reset()  # what POST /moto-api/reset does
+        backend.server = None
+
+
+def _apply_environment(values: dict[str, str | None]) -> dict[str, str | None]:
+    """Set (or, for None, remove) variables; return their previous values."""
+    saved: dict[str, str | None] = {}
+    for name, value in values.items():
+        saved[name] = os.environ.get(name)
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    return saved
+
+
+def _restore_environment(saved: dict[str, str | None]) -> None:
+    _apply_environment(saved)
