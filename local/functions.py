@@ -37,6 +37,14 @@ from local.module_isolation import ModuleSpace
 from local.provision import ProvisionedResource
 
 SOURCE_METADATA = "distrosync:source"
+# Module-level "first invocation" flags of shared third-party packages. Lambda gives each function a fresh
+# process; here these modules are shared (see local.module_isolation), so each cold start sets them back.
+COLD_START_FLAGS = (
+    ("aws_lambda_powertools.logging.logger", "is_cold_start"),
+    ("aws_lambda_powertools.tracing.tracer", "is_cold_start"),
+    ("aws_lambda_powertools.metrics.base", "is_cold_start"),
+    ("aws_lambda_powertools.metrics.provider.cold_start", "is_cold_start"),
+)
 ASSET_METADATA = "aws:asset:path"
 _RUNTIME_PACKAGE = Path(__file__).resolve().parent
 
@@ -208,6 +216,7 @@ class FunctionHost:
                 init_ms = None
                 try:
                     if cold:
+                        _reset_cold_start_flags()
                         started = time.perf_counter()
                         self._import(spec, loaded)
                         init_ms = (time.perf_counter() - started) * 1000
@@ -317,6 +326,13 @@ class FunctionHost:
         """Forget the imported functions (the next invocation is a cold start)."""
         with self.lock:
             self._loaded.clear()
+
+
+def _reset_cold_start_flags() -> None:
+    for module_name, flag in COLD_START_FLAGS:
+        module = sys.modules.get(module_name)
+        if module is not None and hasattr(module, flag):
+            setattr(module, flag, True)
 
 
 def _failed(spec: FunctionSpec, request_id: str, error_type: str, message: str, stack: list[str]) -> Invocation:
