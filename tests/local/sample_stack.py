@@ -121,7 +121,9 @@ def build_stack(app, name: str, *, extended: bool = False):
         binary_media_types=["application/octet-stream"],
     )
     integration = apigw.LambdaIntegration(api_fn)
-    inventory = api.root.add_resource("v1").add_resource("inventory")
+    inventory = api.root.add_resource("v1").add_resource(
+        "inventory", default_cors_preflight_options=apigw.CorsOptions(allow_origins=["https://example.com"])
+    )
     inventory.add_method("POST", integration, api_key_required=True)
     inventory.add_resource("{sku}").add_method("GET", integration, api_key_required=True)
     inventory.add_resource("summary").add_method("GET", integration, api_key_required=True)

@@ -71,7 +71,7 @@ def resolver():
         (
             {"Fn::Sub": "${AWS::StackName}/${Table}/${Queue.Arn}/${!Literal}"},
             "demo/items/arn:aws:sqs:eu-west-1:123456789012:q/${Literal}",
-        ),  # noqa: E501
+        ),
         ({"Fn::Sub": ["${Name}-${AWS::Region}", {"Name": {"Ref": "Table"}}]}, "items-eu-west-1"),
         ({"Fn::Select": [1, {"Fn::Split": [":", {"Fn::GetAtt": ["Queue", "Arn"]}]}]}, "aws"),
         ({"Fn::If": ["IsProd", "big", "small"]}, "small"),
