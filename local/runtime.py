@@ -19,6 +19,7 @@ writes `<state_dir>/local.json` so that other processes (the CLI with `--local`)
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections import Counter
@@ -298,6 +299,7 @@ def _start_backend(backend: _Backend, aws_port: int | None, saved: dict[str, str
     elif backend.mode == "server":
         from moto.server import ThreadedMotoServer
 
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not one line per AWS call on stderr
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port or 0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
