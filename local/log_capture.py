@@ -16,6 +16,7 @@ import io
 import json
 import sys
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,18 +24,19 @@ from typing import Any, TextIO
 
 
 class LogStore:
-    """Captured log lines by function key."""
+    """Captured log lines by function key (the newest `max_lines` per function stay in memory)."""
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, max_lines: int = 100_000) -> None:
         self.directory = directory
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
-        self._lines: dict[str, list[str]] = {}
+        self._max_lines = max_lines
+        self._lines: dict[str, deque[str]] = {}
         self._lock = threading.Lock()
 
     def append(self, function: str, line: str) -> None:
         with self._lock:
-            self._lines.setdefault(function, []).append(line)
+            self._lines.setdefault(function, deque(maxlen=self._max_lines)).append(line)
             if self.directory is not None:
                 with (self.directory / f"{function}.log").open("a", encoding="utf-8") as f:
                     f.write(line + "\n")

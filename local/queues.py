@@ -40,8 +40,8 @@ class QueueInfo:
     depth: int
     in_flight: int
     delayed: int
-    is_dlq: bool
-    source_queue: str | None  # for a DLQ: the name of the queue that dead-letters into it
+    is_dlq: bool  # the dead-letter queue of a queue (redrive policy) or of an EventBridge rule target
+    source_queue: str | None  # for a queue's DLQ: the name of the queue that dead-letters into it
     max_receive_count: int | None  # for a queue with a redrive policy
     _clients: AwsClients
 
@@ -62,6 +62,12 @@ class QueueDirectory:
 
     def __init__(self, stack: ProvisionedStack, clients: AwsClients) -> None:
         self._clients = clients
+        self._target_dlqs = {
+            str(target["DeadLetterConfig"]["Arn"])
+            for rule in stack.of_type("AWS::Events::Rule")
+            for target in rule.properties.get("Targets") or []
+            if (target.get("DeadLetterConfig") or {}).get("Arn")
+        }
         self.queues: list[QueueRef] = []
         for res in stack.of_type("AWS::SQS::Queue"):
             redrive = res.properties.get("RedrivePolicy") or {}
@@ -113,7 +119,7 @@ class QueueDirectory:
                     depth=visible,
                     in_flight=in_flight,
                     delayed=delayed,
-                    is_dlq=source is not None,
+                    is_dlq=source is not None or q.arn in self._target_dlqs,
                     source_queue=source.name if source else None,
                     max_receive_count=q.max_receive_count,
                     _clients=self._clients,

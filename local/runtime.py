@@ -251,12 +251,13 @@ class LocalRuntime:
     def describe(self) -> str:
         statuses = Counter(r.status for r in self.stack.resources.values())
         skipped = ", ".join(f"{t.removeprefix('AWS::')} x{len(ids)}" for t, ids in sorted(self.stack.skipped.items()))
+        mappings = [f"{m.queue.name} -> {m.function} (batch {m.batch_size})" for m in self.poller.mappings]
         lines = [
             f"stack {self.stack_name} ({self.region}, {self.mode}): {len(self.stack.resources)} resources in "
             f"{self.stack.seconds:.2f}s - {statuses['created']} on moto, {statuses['local']} in-process, "
             f"{statuses['skipped']} skipped ({skipped or 'none'})",
             f"functions: {', '.join(f'{s.key} ({s.name})' for s in self.functions)}",
-            f"queue mappings: {', '.join(f'{m.queue.name} -> {m.function} (batch {m.batch_size})' for m in self.poller.mappings) or 'none'}",  # noqa: E501
+            f"queue mappings: {', '.join(mappings) or 'none'}",
         ]
         for api in self.apis.values():
             lines.append(f"API {api.api_id} stage {api.stage}: {len(api.routes())} methods")
@@ -306,7 +307,11 @@ def _start_backend(backend: _Backend, aws_port: int | None, saved: dict[str, str
         backend.server = server
         backend.endpoint_url = f"http://{host}:{port}"
         saved.update(_apply_environment({"AWS_ENDPOINT_URL": backend.endpoint_url, "MOTO_PORT": str(port)}))
-    elif backend.mode != "attached":
+    elif backend.mode == "attached":
+        if MockAWS._nested_count == 0 and not os.environ.get("AWS_ENDPOINT_URL"):
+            raise ValueError("mode='attached' needs an active moto.mock_aws() or AWS_ENDPOINT_URL (a moto server)")
+        backend.endpoint_url = os.environ.get("AWS_ENDPOINT_URL") if MockAWS._nested_count == 0 else None
+    else:
         raise ValueError(f"unknown mode {backend.mode!r}: inprocess, attached or server")
 
 

@@ -15,6 +15,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,7 @@ class StackTemplate:
     region: str | None = None
     account: str | None = None
 
-    @property
+    @cached_property
     def resources(self) -> dict[str, Resource]:
         return {lid: Resource.from_json(lid, r) for lid, r in (self.body.get("Resources") or {}).items()}
 
