@@ -9,6 +9,7 @@ is serialized by the runtime's function lock.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -70,8 +71,10 @@ def start_http_server(
 
 
 def serve(rt: LocalRuntime, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve until interrupted."""
+    """Serve until Ctrl-C or SIGTERM (both end in `server.stop()`; the caller then stops the runtime)."""
     server = start_http_server(rt, host, port)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
     try:
         while True:
             time.sleep(3600)
@@ -79,6 +82,12 @@ def serve(rt: LocalRuntime, host: str = "127.0.0.1", port: int = 8080) -> None:
         pass
     finally:
         server.stop()
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _handler_for(rt: LocalRuntime) -> type[BaseHTTPRequestHandler]:
