@@ -277,8 +277,9 @@ class FunctionHost:
         except Exception as exc:
             del sys.modules[unique]
             stack = traceback.format_list(traceback.extract_tb(exc.__traceback__))
-            print(f"[ERROR] {type(exc).__name__}: {exc}\nTraceback (most recent call last):\n{''.join(stack)}".rstrip())
-            raise _InitError(f"Runtime.ImportModuleError:{type(exc).__name__}", str(exc), stack) from exc
+            error_type, message = _init_error(module_path, exc)
+            print(f"[ERROR] {error_type}: {message}\nTraceback (most recent call last):\n{''.join(stack)}".rstrip())
+            raise _InitError(error_type, message, stack) from exc
         loaded.module = module
 
     @contextmanager
@@ -326,6 +327,15 @@ class FunctionHost:
         """Forget the imported functions (the next invocation is a cold start)."""
         with self.lock:
             self._loaded.clear()
+
+
+def _init_error(module: str, exc: Exception) -> tuple[str, str]:
+    """How the Python runtime reports an exception raised while importing the handler module."""
+    if isinstance(exc, ImportError):
+        return "Runtime.ImportModuleError", f"Unable to import module '{module}': {exc}"
+    if isinstance(exc, SyntaxError):
+        return "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module}': {exc}"
+    return type(exc).__name__, str(exc)
 
 
 def _reset_cold_start_flags() -> None:

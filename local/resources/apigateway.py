@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from local.provision import CreateContext, Created, Creator
-from local.resources._values import pick, tag_map
+from local.resources._values import tag_map
 from local.template import Resource
 
 _INTEGRATION_KEYS = {
@@ -157,7 +157,8 @@ def _throttle(throttle: dict[str, Any]) -> dict[str, Any]:
 
 
 def _renamed(props: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    return {api: value for cfn, api in names.items() if (value := pick(props, (cfn,)).get(cfn)) is not None}
+    """CloudFormation property names -> API parameter names, for the properties that are set."""
+    return {api: props[cfn] for cfn, api in names.items() if props.get(cfn) is not None}
 
 
 CREATORS: dict[str, Creator] = {

@@ -115,8 +115,8 @@ def test_import_errors_are_init_errors_and_the_next_invocation_retries(tmp_path)
     functions = [spec(tmp_path, "broken", {"FLAG": str(flag)})]
     host = FunctionHost(functions, source_root=tmp_path, logs=LogStore(), region="us-east-1")
     first = host.invoke("broken", {})
-    assert first.error["errorType"] == "Runtime.ImportModuleError:ImportError"
-    assert first.error["errorMessage"] == "not yet"
+    assert first.error["errorType"] == "Runtime.ImportModuleError"
+    assert first.error["errorMessage"] == "Unable to import module 'handler': not yet"
     flag.touch()
     assert host.invoke("broken", {}).result() == "ok"
 
