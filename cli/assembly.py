@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-STATE_DIR = REPO_ROOT / ".distrosync"
+# Where the local runtime keeps its synthesized templates and the state file of `distrosync serve`.
+STATE_DIR = Path(os.environ.get("DISTROSYNC_STATE_DIR") or REPO_ROOT / ".distrosync")
 
 # What the template is made of: when one of these is newer than the template, synthesize again.
 _SOURCES = ("app.py", "cdk.json", "infra", "shared/canonical", "shared/http", "requirements.txt")

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from cli.assembly import REPO_ROOT, local_template
+from cli.assembly import REPO_ROOT, STATE_DIR, local_template
 from cli.client import PartnerClient, Reply, Transport
 from shared.services.partner_admin import Credentials, PartnerAdmin, StackResources
 
@@ -26,7 +26,13 @@ def start_runtime(env_name: str = "dev", *, mode: str = "inprocess", aws_port: i
     from local.runtime import LocalRuntime
 
     template = local_template(env_name, quiet=quiet)
-    return LocalRuntime.start(template, source_root=REPO_ROOT, mode=mode, aws_port=aws_port)  # type: ignore[arg-type]
+    return LocalRuntime.start(
+        template,
+        source_root=REPO_ROOT,
+        mode=mode,
+        aws_port=aws_port,
+        state_dir=STATE_DIR,  # type: ignore[arg-type]
+    )
 
 
 def register_partner(rt: Any, partner_id: str, kind: str, scopes: list[str], tier: str = "standard") -> Credentials:

@@ -23,8 +23,9 @@ class Target:
     endpoint_url: str | None = None
 
 
-def local_target(state_file: Path = LOCAL_STATE) -> Target:
+def local_target(state_file: Path | None = None) -> Target:
     """The embedded runtime started by `distrosync serve` (its state file says where moto listens)."""
+    state_file = state_file or LOCAL_STATE
     if not state_file.exists():
         raise TargetError("no local runtime is running: start one with 'distrosync serve' in another terminal")
     state = json.loads(state_file.read_text())

@@ -74,6 +74,11 @@ def create_app() -> APIGatewayRestResolver:
             Problem(p.UNAVAILABLE, "the event could not be published; retry later", headers={"Retry-After": "5"})
         )
 
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unexpected error")
+        return render(Problem(p.INTERNAL, "an unexpected error occurred; it has been logged with the request id"))
+
     @app.not_found
     def _no_route(exc: Exception) -> Response:
         return render(Problem(p.NOT_FOUND, f"no route for {app.current_event.http_method} {app.current_event.path}"))

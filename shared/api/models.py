@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.canonical.inventory import AdjustmentReason
+from shared.canonical.inventory import AdjustmentReason, check_delta_or_on_hand
 
 
 class AdjustmentRequest(BaseModel):
@@ -27,6 +27,11 @@ class AdjustmentRequest(BaseModel):
         max_length=128,
         description="Your message id; used for idempotency without Idempotency-Key.",
     )
+
+    @model_validator(mode="after")
+    def _one_of_delta_or_on_hand(self) -> AdjustmentRequest:
+        check_delta_or_on_hand(self.delta, self.on_hand)
+        return self
 
 
 class Accepted(BaseModel):

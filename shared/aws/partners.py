@@ -69,17 +69,24 @@ class SigningSecrets:
 
     def __init__(self) -> None:
         self._forced_at: dict[str, float] = {}
+        self._provider: Any = None
+
+    def _secrets_provider(self) -> Any:
+        """A Powertools SecretsProvider of our own (its cache lives with this object), on the shared client."""
+        if self._provider is None:
+            from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+            self._provider = SecretsProvider(boto3_client=client("secretsmanager"))
+        return self._provider
 
     def get(self, secret_name: str, *, fresh: bool = False) -> str:
         """The signing secret; `fresh` bypasses the cache, at most once per FORCE_INTERVAL per secret so
         that a flood of badly signed requests cannot turn into a flood of Secrets Manager calls."""
-        from aws_lambda_powertools.utilities.parameters import get_secret
-
         force = False
         if fresh and time.monotonic() - self._forced_at.get(secret_name, -FORCE_INTERVAL) >= FORCE_INTERVAL:
             self._forced_at[secret_name] = time.monotonic()
             force = True
-        value: Any = get_secret(secret_name, max_age=SECRET_CACHE_SECONDS, force_fetch=force)
+        value: Any = self._secrets_provider().get(secret_name, max_age=SECRET_CACHE_SECONDS, force_fetch=force)
         return str(json.loads(value)["signing_secret"])
 
     @staticmethod

@@ -22,6 +22,11 @@ AdjustmentReason = Literal[
 ]
 
 
+def check_delta_or_on_hand(delta: int | None, on_hand: int | None) -> None:
+    if (delta is None) == (on_hand is None):
+        raise ValueError("give exactly one of 'delta' or 'on_hand'")
+
+
 class InventoryAdjusted(EventData):
     """A warehouse changed the quantity on hand of one item at one location.
 
@@ -43,8 +48,7 @@ class InventoryAdjusted(EventData):
 
     @model_validator(mode="after")
     def _one_of_delta_or_on_hand(self) -> InventoryAdjusted:
-        if (self.delta is None) == (self.on_hand is None):
-            raise ValueError("give exactly one of 'delta' or 'on_hand'")
+        check_delta_or_on_hand(self.delta, self.on_hand)
         return self
 
     def subject(self) -> str:
