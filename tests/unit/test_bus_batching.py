@@ -28,7 +28,7 @@ class FlakyEvents:
     def __init__(self, fail_first: int):
         self.fail_first, self.calls = fail_first, []
 
-    def put_events(self, Entries):  # noqa: N803 - boto3's parameter name
+    def put_events(self, Entries):
         self.calls.append(len(Entries))
         results, failed = [], 0
         for _ in Entries:

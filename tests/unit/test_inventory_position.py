@@ -10,7 +10,9 @@ T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 
 def adj(seq, *, delta=None, on_hand=None, source="wh-east", at=None):
-    data = InventoryAdjusted(sku="SKU-1", location="DC-EAST", delta=delta, on_hand=on_hand, reason="cycle_count", sequence=seq)
+    data = InventoryAdjusted(
+        sku="SKU-1", location="DC-EAST", delta=delta, on_hand=on_hand, reason="cycle_count", sequence=seq
+    )
     return Envelope[InventoryAdjusted].wrap(data, source_partner=source, occurred_at=at or T0 + timedelta(minutes=seq))
 
 
