@@ -7,7 +7,8 @@ thread writes to that function's log and everything else to the stream it replac
 import keeps writing through the router afterwards, so its lines keep landing in the right place.
 
 Lines are kept in memory (queryable: `lines`, `json_lines`, `emf_documents`) and appended to
-`<directory>/<function>.log` when a directory is given.
+`<directory>/<function>.log` when a directory is given (the `*.log` files there are removed at start: the logs
+are those of this runtime).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class LogStore:
         self.directory = directory
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
+            for old in directory.glob("*.log"):
+                old.unlink()
         self._max_lines = max_lines
         self._lines: dict[str, deque[str]] = {}
         self._lock = threading.Lock()

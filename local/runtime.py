@@ -13,7 +13,8 @@ moto's own, and the REST API is emulated (`local.apigateway`).
 
 Modes: `inprocess` starts `moto.mock_aws()` (or joins one the caller already started: `attached`, also
 detected); `server` starts moto's server on 127.0.0.1:<aws_port>, points `AWS_ENDPOINT_URL` at it and
-writes `<state_dir>/local.json` so that other processes (the CLI with `--local`) act on the same state.
+writes `<state_dir>/local.json` so that other processes (the CLI with `--local`) act on the same state; function
+logs then also go to `<state_dir>/logs/<function>.log` (`tail -f` them from another terminal).
 """
 
 from __future__ import annotations
@@ -106,10 +107,14 @@ class LocalRuntime:
 
         `source_root` is where `distrosync:source` folders are found (the repository root). `region`
         overrides the template's. `retry_delay_seconds` is the visibility timeout given back to failed SQS
-        messages (0: retried at once). `log_dir` mirrors captured function logs to files. In server mode
-        the state file goes to `state_dir` (default `<source_root>/.distrosync`).
+        messages (0: retried at once). `log_dir` mirrors captured function logs to files (emptied at start). In
+        server mode the state file goes to `state_dir` (default `<source_root>/.distrosync`) and `log_dir`
+        defaults to `<state_dir>/logs`.
         """
         source_root = Path(source_root).resolve()
+        state_dir = state_dir or source_root / ".distrosync"
+        if mode == "server" and log_dir is None:
+            log_dir = state_dir / "logs"
         tmpl = load_template(template, stack_name)
         region = region or tmpl.region or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
         account_id = tmpl.account or MOTO_ACCOUNT_ID
@@ -155,7 +160,7 @@ class LocalRuntime:
             raise
         state_file = None
         if backend.mode == "server":
-            state_file = (state_dir or source_root / ".distrosync") / STATE_FILE
+            state_file = state_dir / STATE_FILE
         rt = cls(
             stack=stack,
             clients=clients,
@@ -277,6 +282,7 @@ class LocalRuntime:
             "outputs": self.outputs,
             "resources": {lid: str(r.ref) for lid, r in self.stack.resources.items() if r.status != "skipped"},
             "api_url": api_url,
+            "log_dir": str(self.functions.logs.directory) if self.functions.logs.directory else None,
             "pid": os.getpid(),
             "started_at": time.time(),
         }

@@ -61,6 +61,8 @@ def test_server_mode_shares_state_serves_http_and_drains_in_the_background(base_
             other("sqs").send_message(QueueUrl=rt.outputs["WorkQueueUrl"], MessageBody="from-another-process")
             table = rt.outputs["TableName"]
             assert wait_for(lambda: other("dynamodb").scan(TableName=table)["Count"] == 1)
+            log_file = tmp_path / "logs" / "worker.log"  # what `tail -f` in another terminal shows
+            assert state["log_dir"] == str(tmp_path / "logs") and '"message":"batch"' in log_file.read_text()
         finally:
             server.stop()
     finally:
