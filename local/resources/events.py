@@ -2,7 +2,7 @@
 
 moto routes `put_events` to SQS queues, event buses and log groups (pattern matching, InputTransformer,
 DeadLetterConfig/RetryPolicy stored). Targets of other services (Lambda, Step Functions, SNS, ...) make moto's
-`put_events` raise NotImplementedError, so they are not registered: each one is reported as a warning.
+`put_events` fail (moto does not implement them), so they are not registered: each is reported as a warning.
 """
 
 from __future__ import annotations
