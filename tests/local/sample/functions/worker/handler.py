@@ -23,4 +23,5 @@ def record_handler(record):
 @logger.inject_lambda_context
 def lambda_handler(event, context):
     logger.info("batch", extra={"size": len(event["Records"]), "service_at_import": config.SERVICE})
+    metrics.add_metric(name="Batches", unit=MetricUnit.Count, value=1)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
