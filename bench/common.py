@@ -20,7 +20,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ROOT / "functions"
-CORPUS = Path(os.environ.get("BENCH_CORPUS_DIR", "/work/shared/corpus/aws"))
+# The corpus sits beside the repository (../shared/corpus), read-only.
+CORPUS = Path(os.environ.get("BENCH_CORPUS_DIR") or Path(__file__).resolve().parents[2] / "shared" / "corpus" / "aws")
 # Nothing listens here: a settings read or a stub that misses an AWS call fails fast instead of reaching AWS.
 OFFLINE_ENDPOINT = "http://127.0.0.1:9"
 

@@ -29,11 +29,28 @@ def local_target(state_file: Path | None = None) -> Target:
     if not state_file.exists():
         raise TargetError("no local runtime is running: start one with 'distrosync serve' in another terminal")
     state = json.loads(state_file.read_text())
+    if not _alive(state.get("pid")):
+        raise TargetError(
+            f"the local runtime recorded in {state_file} (pid {state.get('pid')}) is not running: "
+            "start one with 'distrosync serve'"
+        )
     os.environ["AWS_ENDPOINT_URL"] = state["endpoint_url"]
     os.environ.setdefault("AWS_DEFAULT_REGION", state.get("region", "us-east-1"))
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(name, "testing")
     return Target(state.get("stack_name", "local"), state["outputs"], state["endpoint_url"])
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return True  # an older state file without a pid: let the connection tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def deployed_target(stack_name: str) -> Target:
