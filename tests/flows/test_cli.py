@@ -106,3 +106,17 @@ def test_demo_runs_the_flow_and_exits_zero(dev_template_path, monkeypatch, capsy
     assert "200: on_hand 141, available 141" in out
     assert "replayed, nothing new published" in out and "403 out-of-scope" in out
     assert "demo completed" in out
+
+
+def test_a_state_file_left_by_a_dead_server_is_not_trusted(tmp_path, monkeypatch, capsys):
+    import subprocess
+    import sys
+
+    from cli import target
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    state = tmp_path / "local.json"
+    state.write_text(json.dumps({"endpoint_url": "http://127.0.0.1:9", "outputs": {}, "pid": int(dead.stdout)}))
+    monkeypatch.setattr(target, "LOCAL_STATE", state)
+    code, _, err = run_cli(capsys, "partners", "list", "--local")
+    assert code == 2 and "is not running" in err
