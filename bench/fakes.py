@@ -27,14 +27,6 @@ class FakeEvents:
         return {"FailedEntryCount": 0, "Entries": [{"EventId": str(uuid.uuid4())} for _ in Entries]}
 
 
-def persistence_of(idempotent: Any) -> BasePersistenceLayer:
-    """The persistence layer captured by a Powertools `idempotent_function` wrapper."""
-    for cell in getattr(idempotent, "__closure__", None) or ():
-        if isinstance(cell.cell_contents, BasePersistenceLayer):
-            return cell.cell_contents
-    raise RuntimeError("no idempotency persistence layer found in the wrapper's closure")
-
-
 def memory_idempotency(layer: BasePersistenceLayer) -> dict[str, DataRecord]:
     """Replace the layer's DynamoDB record calls with a dict (same conflict rule: exists and not expired)."""
     records: dict[str, DataRecord] = {}

@@ -55,7 +55,7 @@ def measure(step: Step, seconds: float) -> dict[str, Any]:
 def ingress() -> tuple[Step, Callable[[], dict[str, Any]]]:
     import shared.aws.bus as bus
     from bench.events import adjustment_body, api_event
-    from bench.fakes import FakeEvents, memory_idempotency, persistence_of
+    from bench.fakes import FakeEvents, memory_idempotency
     from shared.canonical.partner import Partner
 
     handler = load_handler("ingress")
@@ -72,7 +72,7 @@ def ingress() -> tuple[Step, Callable[[], dict[str, Any]]]:
     deps.secrets.get = lambda name, fresh=False: SIGNING_SECRET
     events = FakeEvents()
     bus.client = lambda service: events  # type: ignore[assignment]
-    records = memory_idempotency(persistence_of(deps.intake._accept))
+    records = memory_idempotency(deps.intake.persistence())
     context = LambdaContext("distrosync-bench-ingress")
     counter = itertools.count()
 

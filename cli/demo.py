@@ -118,8 +118,8 @@ def run_demo(env_name: str = "dev") -> int:
         projector = emf_totals(rt.logs("projector"))
         print(f"  {report}")
         print(
-            f"  projector: applied {projector['Applied']}, stale {projector['Stale']}, "
-            f"duplicate {projector['Duplicate']}, failed {projector['Failed']}"
+            f"  projector: applied {projector['Applied']:.0f}, stale {projector['Stale']:.0f}, "
+            f"duplicate {projector['Duplicate']:.0f}, failed {projector['Failed']:.0f}"
         )
 
         print(f"\n[5/5] The partner reads the position (GET /v1/inventory/{SKU}?location={LOCATION})")
@@ -136,11 +136,14 @@ def run_demo(env_name: str = "dev") -> int:
             f"  {SKU}@{LOCATION}: on_hand {position['on_hand']} (120 counted, -3 picked once, +24 received;"
             " the stale count was dropped)"
         )
-        rejected = {k.split("/", 1)[1]: int(v) for k, v in ingress.items() if k.startswith("Rejected/")}
-        print(
-            f"  ingress metrics: requests {int(ingress['Requests'])}, accepted {int(ingress['Accepted'])}, "
-            f"replayed {int(ingress['Replayed'])}, rejected {rejected}"
+        rejected = ", ".join(
+            f"{k.split('/', 1)[1]} {v:.0f}" for k, v in sorted(ingress.items()) if k.startswith("Rejected/")
         )
+        print(
+            f"  ingress metrics (EMF): requests {ingress['Requests']:.0f}, accepted {ingress['Accepted']:.0f}, "
+            f"replayed {ingress['Replayed']:.0f}; rejected by cause: {rejected}"
+        )
+        print("  (the request without an API key was refused by API Gateway itself and never reached the Lambda)")
         print(f"  queues: {', '.join(f'{q.name} {q.depth}' for q in rt.queues())}")
         ok = reply.status == 200 and position["on_hand"] == 141
         print(

@@ -71,17 +71,25 @@ class AdjustmentIntake:
             expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
             raise_on_no_idempotency_key=True,
         )
+        self._persistence: Any = None
         self._accept_once: Callable[..., dict[str, Any]] | None = None
 
-    def _accept(self, request: dict[str, Any]) -> dict[str, Any]:
-        """The idempotent publish, built on first use: its DynamoDB client is created then, not at import,
-        and shares the process's boto3 session."""
-        if self._accept_once is None:
-            from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+    def persistence(self) -> Any:
+        """The idempotency store (Powertools DynamoDB layer), created on first use on the shared client."""
+        if self._persistence is None:
+            from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-            persistence = DynamoDBPersistenceLayer(table_name=self.idempotency_table, boto3_client=client("dynamodb"))
+            self._persistence = DynamoDBPersistenceLayer(
+                table_name=self.idempotency_table, boto3_client=client("dynamodb")
+            )
+        return self._persistence
+
+    def _accept(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self._accept_once is None:
+            from aws_lambda_powertools.utilities.idempotency import idempotent_function
+
             self._accept_once = idempotent_function(
-                data_keyword_argument="request", persistence_store=persistence, config=self.config
+                data_keyword_argument="request", persistence_store=self.persistence(), config=self.config
             )(self._publish)
         return self._accept_once(request=request)
 
