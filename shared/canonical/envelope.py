@@ -8,6 +8,7 @@ when it happened and when we heard it, and which business flow it belongs to. Th
 from __future__ import annotations
 
 import uuid
+from abc import abstractmethod
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -33,8 +34,9 @@ class EventData(BaseModel):
     event_type: ClassVar[str]
     schema_version: ClassVar[str] = "1.0"
 
-    def subject(self) -> str:  # pragma: no cover - every concrete type overrides
-        raise NotImplementedError
+    @abstractmethod
+    def subject(self) -> str:
+        """The business key the event is about, e.g. `SKU-1@DC-EAST`."""
 
 
 D = TypeVar("D", bound=EventData)
