@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -152,7 +150,7 @@ def _per_event(calls: list[Counter[str]], events: int) -> dict[str, float]:
 def run() -> dict[str, Any]:
     from moto import mock_aws
 
-    from bench.events import adjustment_body, api_event, sqs_event
+    from bench.events import signed_adjustment_event, sqs_event
 
     with mock_aws():
         queue_url = _create_resources()
@@ -160,14 +158,7 @@ def run() -> dict[str, Any]:
         context = LambdaContext("distrosync-bench-ingress")
         ingress_calls: list[Counter[str]] = []
         for i in range(REQUESTS):
-            body = adjustment_body(f"SKU-{i % KEYS}", "DC-EAST", i)
-            event = api_event(
-                body,
-                api_key_id=API_KEY_ID,
-                secret=SIGNING_SECRET,
-                timestamp=int(time.time()),
-                idempotency_key=uuid.uuid4().hex,
-            )
+            event = signed_adjustment_event(i, api_key_id=API_KEY_ID, secret=SIGNING_SECRET, skus=KEYS)
             with COUNTER.recording() as calls:
                 response = ingress.lambda_handler(event, context)
             if response["statusCode"] != 202:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -115,3 +116,14 @@ def sqs_event(bodies: list[str], queue_arn: str) -> dict[str, Any]:
         )
         records.append(record)
     return {"Records": records}
+
+
+def signed_adjustment_event(i: int, *, api_key_id: str, secret: str, skus: int = 100) -> dict[str, Any]:
+    """The i-th distinct signed adjustment (its own SKU slot, sequence and idempotency key)."""
+    return api_event(
+        adjustment_body(f"SKU-{i % skus}", "DC-EAST", i),
+        api_key_id=api_key_id,
+        secret=secret,
+        timestamp=int(time.time()),
+        idempotency_key=uuid.uuid4().hex,
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,7 +53,7 @@ def measure(step: Step, seconds: float) -> dict[str, Any]:
 
 def ingress() -> tuple[Step, Callable[[], dict[str, Any]]]:
     import shared.aws.bus as bus
-    from bench.events import adjustment_body, api_event
+    from bench.events import signed_adjustment_event
     from bench.fakes import FakeEvents, memory_idempotency
     from shared.canonical.partner import Partner
 
@@ -78,14 +77,7 @@ def ingress() -> tuple[Step, Callable[[], dict[str, Any]]]:
 
     def step() -> tuple[int, int, int]:
         i = next(counter)
-        body = adjustment_body(f"SKU-{i % 100}", "DC-EAST", i)
-        event = api_event(
-            body,
-            api_key_id=API_KEY_ID,
-            secret=SIGNING_SECRET,
-            timestamp=int(time.time()),
-            idempotency_key=uuid.uuid4().hex,
-        )
+        event = signed_adjustment_event(i, api_key_id=API_KEY_ID, secret=SIGNING_SECRET)
         t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
         response = handler.lambda_handler(event, context)
         elapsed, cpu = time.perf_counter_ns() - t0, time.thread_time_ns() - c0

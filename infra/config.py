@@ -106,6 +106,14 @@ class EnvConfig:
         return RemovalPolicy.RETAIN if self.retain_data else RemovalPolicy.DESTROY
 
 
+# Staging throttles like prod, so that load tests there tell the truth about prod.
+PRODUCTION_TIERS: dict[str, Tier] = {
+    "sandbox": Tier(rate_limit=5, burst_limit=10, quota_limit=5_000),
+    "standard": Tier(rate_limit=50, burst_limit=100, quota_limit=200_000),
+    "premium": Tier(rate_limit=200, burst_limit=400, quota_limit=2_000_000),
+}
+
+
 def _dev(account: str, region: str) -> EnvConfig:
     return EnvConfig(
         name="dev",
@@ -132,11 +140,7 @@ def _staging(account: str, region: str) -> EnvConfig:
         log_retention=logs.RetentionDays.ONE_MONTH,
         retain_data=False,
         archive_retention_days=14,
-        tiers={
-            "sandbox": Tier(rate_limit=5, burst_limit=10, quota_limit=5_000),
-            "standard": Tier(rate_limit=50, burst_limit=100, quota_limit=200_000),
-            "premium": Tier(rate_limit=200, burst_limit=400, quota_limit=2_000_000),
-        },
+        tiers=dict(PRODUCTION_TIERS),
         api=ApiSettings(stage_rate_limit=300, stage_burst_limit=600),
     )
 
@@ -149,11 +153,7 @@ def _prod(account: str, region: str) -> EnvConfig:
         log_retention=logs.RetentionDays.THREE_MONTHS,
         retain_data=True,
         archive_retention_days=90,
-        tiers={
-            "sandbox": Tier(rate_limit=5, burst_limit=10, quota_limit=5_000),
-            "standard": Tier(rate_limit=50, burst_limit=100, quota_limit=200_000),
-            "premium": Tier(rate_limit=200, burst_limit=400, quota_limit=2_000_000),
-        },
+        tiers=dict(PRODUCTION_TIERS),
         api=ApiSettings(stage_rate_limit=500, stage_burst_limit=1_000),
     )
 
