@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from shared.api.models import Accepted, AdjustmentRequest
 from shared.aws.bus import publish
 from shared.aws.clients import client
@@ -57,6 +59,16 @@ def to_envelope(request: AdjustmentRequest, partner: Partner, meta: RequestMeta)
     )
 
 
+class IntakeRequest(BaseModel):
+    """What the idempotent section receives: hashed on (partner_id, key), validated on `payload`."""
+
+    partner_id: str
+    key: str
+    payload: AdjustmentRequest
+    partner: Partner
+    meta: RequestMeta
+
+
 class AdjustmentIntake:
     """Publishes `inventory.adjusted` once per (partner, idempotency key), however often the request comes."""
 
@@ -84,7 +96,7 @@ class AdjustmentIntake:
             )
         return self._persistence
 
-    def _accept(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _accept(self, request: IntakeRequest) -> dict[str, Any]:
         if self._accept_once is None:
             from aws_lambda_powertools.utilities.idempotency import idempotent_function
 
@@ -100,35 +112,18 @@ class AdjustmentIntake:
         """Returns the acceptance and whether it replays an earlier identical request."""
         if not allows(partner.scopes, "location", request.location):
             raise OutOfScope(partner.partner_id, "location", request.location)
-        payload = request.model_dump(mode="json")
-        result = self._accept(
-            request={
-                "partner_id": partner.partner_id,
-                "key": idempotency_key(request, meta.idempotency_key),
-                "payload": payload,
-                "partner": partner.model_dump(mode="json"),
-                "meta": {
-                    "correlation_id": meta.correlation_id,
-                    "request_id": meta.request_id,
-                    "received_at": meta.received_at.isoformat(),
-                },
-            }
+        intake = IntakeRequest(
+            partner_id=partner.partner_id,
+            key=idempotency_key(request, meta.idempotency_key),
+            payload=request,
+            partner=partner,
+            meta=meta,
         )
-        accepted = Accepted.model_validate(result)
-        return accepted, result.get("_request_id") != meta.request_id
+        result = self._accept(intake)
+        return Accepted.model_validate(result), result.get("_request_id") != meta.request_id
 
-    def _publish(self, request: dict[str, Any]) -> dict[str, Any]:
-        meta = RequestMeta(
-            correlation_id=request["meta"]["correlation_id"],
-            request_id=request["meta"]["request_id"],
-            received_at=datetime.fromisoformat(request["meta"]["received_at"]),
-            idempotency_key=None,
-        )
-        envelope = to_envelope(
-            AdjustmentRequest.model_validate(request["payload"]),
-            Partner.model_validate(request["partner"]),
-            meta,
-        )
+    def _publish(self, request: IntakeRequest) -> dict[str, Any]:
+        envelope = to_envelope(request.payload, request.partner, request.meta)
         publish([envelope], self.bus_name)
         accepted = Accepted(
             event_id=envelope.id,
@@ -137,4 +132,4 @@ class AdjustmentIntake:
             correlation_id=envelope.correlation_id,
             received_at=envelope.received_at,
         )
-        return {**accepted.model_dump(mode="json"), "_request_id": meta.request_id}
+        return {**accepted.model_dump(mode="json"), "_request_id": request.meta.request_id}
