@@ -11,15 +11,13 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import nag
-from infra.config import EnvConfig
 from infra.functions import ServiceFunction
-from infra.observability import Observability
+from infra.platform import Platform
 from shared.canonical.envelope import eventbridge_source
 
 
@@ -37,18 +35,16 @@ class EventFlow(Construct):
         scope: Construct,
         id: str,
         *,
-        bus: events.IEventBus,
+        platform: Platform,
         event_types: list[str],
         handler: ServiceFunction,
-        config: EnvConfig,
-        key: kms.IKey,
-        observability: Observability,
         batch_size: int | None = None,
         max_batching_window_seconds: int | None = None,
     ) -> None:
         super().__init__(scope, id)
         if not event_types:
             raise ValueError("an EventFlow needs at least one event type")
+        config, key, observability = platform.config, platform.key, platform.observability
         settings = config.queue
         name = f"{config.prefix}-{handler.name}"
 
@@ -86,7 +82,7 @@ class EventFlow(Construct):
         self.rule = events.Rule(
             self,
             "Rule",
-            event_bus=bus,
+            event_bus=platform.bus,
             description=f"{', '.join(event_types)} -> {handler.name}",
             event_pattern=event_pattern(event_types),
             targets=[

@@ -7,15 +7,13 @@ from collections.abc import Mapping
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import nag, target
-from infra.config import EnvConfig
-from infra.layers import IGNORED, Layers
-from infra.observability import Observability
+from infra.layers import IGNORED
+from infra.platform import Platform
 from infra.wheelhouse import REPO_ROOT
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -41,16 +39,14 @@ class ServiceFunction(Construct):
         id: str,
         *,
         name: str,
-        config: EnvConfig,
-        layers: Layers,
-        key: kms.IKey,
-        observability: Observability,
+        platform: Platform,
         environment: Mapping[str, str] | None = None,
         timeout_seconds: int | None = None,
         memory_mb: int | None = None,
         description: str | None = None,
     ) -> None:
         super().__init__(scope, id)
+        config, key, observability = platform.config, platform.key, platform.observability
         source = FUNCTIONS_DIR / name
         if not (source / "handler.py").is_file():
             raise FileNotFoundError(f"{source}/handler.py is missing: every function needs one")
@@ -85,7 +81,7 @@ class ServiceFunction(Construct):
             architecture=ARCHITECTURE,
             handler="handler.lambda_handler",
             code=lambda_.Code.from_asset(str(source), exclude=list(IGNORED)),
-            layers=layers.all,
+            layers=platform.layers.all,
             role=self.role,
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,

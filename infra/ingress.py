@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra import nag
-from infra.config import EnvConfig
 from infra.functions import ServiceFunction
-from infra.layers import Layers
-from infra.observability import Observability
+from infra.platform import Platform
 
 
 class Ingress(Construct):
@@ -22,24 +18,18 @@ class Ingress(Construct):
         scope: Construct,
         id: str,
         *,
-        config: EnvConfig,
-        layers: Layers,
-        key: kms.IKey,
-        observability: Observability,
+        platform: Platform,
         partners: dynamodb.Table,
         idempotency: dynamodb.Table,
-        bus: events.IEventBus,
     ) -> None:
         super().__init__(scope, id)
+        config, key, bus = platform.config, platform.key, platform.bus
         self.handler = ServiceFunction(
             self,
             "Handler",
             name="ingress",
             description="distrosync partner API: authenticate, validate, publish canonical events",
-            config=config,
-            layers=layers,
-            key=key,
-            observability=observability,
+            platform=platform,
             timeout_seconds=config.functions.api_timeout_seconds,
             environment={
                 "PARTNERS_TABLE_NAME": partners.table_name,

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import aws_events as events
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra.api import PartnerApi
-from infra.config import EnvConfig
 from infra.flow import EventFlow
 from infra.functions import ServiceFunction
-from infra.layers import Layers
-from infra.observability import Observability
+from infra.platform import Platform
 from infra.tables import data_table
 
 
@@ -23,17 +19,13 @@ class Inventory(Construct):
         scope: Construct,
         id: str,
         *,
-        config: EnvConfig,
-        layers: Layers,
-        key: kms.IKey,
-        observability: Observability,
-        bus: events.IEventBus,
+        platform: Platform,
         api: PartnerApi,
         ingress: ServiceFunction,
     ) -> None:
         super().__init__(scope, id)
         self.table = data_table(
-            self, "Table", config=config, key=key, name="inventory", partition_key="pk", sort_key="sk"
+            self, "Table", config=platform.config, key=platform.key, name="inventory", partition_key="pk", sort_key="sk"
         )
 
         ingress.add_environment("INVENTORY_TABLE_NAME", self.table.table_name)
@@ -46,20 +38,14 @@ class Inventory(Construct):
             "Projector",
             name="projector",
             description="Projects inventory.adjusted events onto inventory positions",
-            config=config,
-            layers=layers,
-            key=key,
-            observability=observability,
+            platform=platform,
             environment={"INVENTORY_TABLE_NAME": self.table.table_name},
         )
         self.projector.grant_table(self.table, write=True)
         self.adjusted_flow = EventFlow(
             self,
             "AdjustedFlow",
-            bus=bus,
+            platform=platform,
             event_types=["inventory.adjusted"],
             handler=self.projector,
-            config=config,
-            key=key,
-            observability=observability,
         )

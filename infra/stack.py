@@ -15,6 +15,7 @@ from infra.inventory import Inventory
 from infra.layers import Layers
 from infra.observability import Observability
 from infra.partners import PartnersTable
+from infra.platform import Platform
 from infra.security import DataKey
 
 
@@ -41,26 +42,12 @@ class DistrosyncStack(cdk.Stack):
         self.partners = PartnersTable(self, "Partners", config=config, key=key)
         self.idempotency = IdempotencyTable(self, "Idempotency", config=config, key=key)
 
-        common = {"config": config, "key": key, "observability": self.observability}
-        self.api = PartnerApi(self, "Api", **common)
+        platform = Platform(config, key, self.layers, self.observability, self.bus.bus)
+        self.api = PartnerApi(self, "Api", config=config, key=key, observability=self.observability)
         self.ingress = Ingress(
-            self,
-            "Ingress",
-            layers=self.layers,
-            partners=self.partners.table,
-            idempotency=self.idempotency.table,
-            bus=self.bus.bus,
-            **common,
+            self, "Ingress", platform=platform, partners=self.partners.table, idempotency=self.idempotency.table
         )
-        self.inventory = Inventory(
-            self,
-            "Inventory",
-            layers=self.layers,
-            bus=self.bus.bus,
-            api=self.api,
-            ingress=self.ingress.handler,
-            **common,
-        )
+        self.inventory = Inventory(self, "Inventory", platform=platform, api=self.api, ingress=self.ingress.handler)
         self.observability.add_row(
             "Ingress",
             self.observability.graph(

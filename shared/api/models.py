@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.canonical.inventory import AdjustmentReason, check_delta_or_on_hand
+from shared.canonical.inventory import AdjustmentReason, LocationCode, Sku, check_delta_or_on_hand
 
 
 class AdjustmentRequest(BaseModel):
@@ -14,8 +14,8 @@ class AdjustmentRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$", examples=["SKU-1"])
-    location: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$", examples=["DC-EAST"])
+    sku: Sku = Field(examples=["SKU-1"])
+    location: LocationCode = Field(examples=["DC-EAST"])
     delta: int | None = Field(default=None, description="Relative change in eaches.", examples=[-3])
     on_hand: int | None = Field(default=None, ge=0, description="Absolute count in eaches.")
     reason: AdjustmentReason

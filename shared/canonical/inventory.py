@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -22,6 +22,11 @@ AdjustmentReason = Literal[
 ]
 
 
+# One definition of the business keys, shared by the canonical events and the API bodies.
+Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")]
+LocationCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")]
+
+
 def check_delta_or_on_hand(delta: int | None, on_hand: int | None) -> None:
     if (delta is None) == (on_hand is None):
         raise ValueError("give exactly one of 'delta' or 'on_hand'")
@@ -38,8 +43,8 @@ class InventoryAdjusted(EventData):
     event_type = "inventory.adjusted"
     schema_version = "1.0"
 
-    sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")
-    location: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
+    sku: Sku
+    location: LocationCode
     delta: int | None = Field(default=None, description="Relative change in units (each).")
     on_hand: int | None = Field(default=None, ge=0, description="Absolute count in units (each).")
     reason: AdjustmentReason
