@@ -2,7 +2,39 @@
 
 from __future__ import annotations
 
+from shared.canonical.channel import AvailabilityChanged, ChannelInventoryReported, InventoryDiscrepancyDetected
 from shared.canonical.envelope import EventData
-from shared.canonical.inventory import InventoryAdjusted
+from shared.canonical.inventory import (
+    IncomingUpdated,
+    InventoryAdjusted,
+    InventorySnapshotApplied,
+    InventorySnapshotReceived,
+    ReceiptPosted,
+)
+from shared.canonical.items import ItemUpdated, LocationUpdated
+from shared.canonical.reservation import (
+    ReservationCommitted,
+    ReservationCreated,
+    ReservationExpired,
+    ReservationReleased,
+)
 
-EVENT_TYPES: dict[str, type[EventData]] = {model.event_type: model for model in (InventoryAdjusted,)}
+EVENT_TYPES: dict[str, type[EventData]] = {
+    model.event_type: model
+    for model in (
+        InventoryAdjusted,
+        InventorySnapshotReceived,
+        InventorySnapshotApplied,
+        ReceiptPosted,
+        IncomingUpdated,
+        ItemUpdated,
+        LocationUpdated,
+        ReservationCreated,
+        ReservationReleased,
+        ReservationCommitted,
+        ReservationExpired,
+        ChannelInventoryReported,
+        AvailabilityChanged,
+        InventoryDiscrepancyDetected,
+    )
+}

@@ -41,6 +41,23 @@ VALIDATION_FAILED = ProblemKind("validation-failed", 422, "The request does not 
 IDEMPOTENCY_KEY_REUSED = ProblemKind(
     "idempotency-key-reused", 422, "The idempotency key was already used with a different request"
 )
+UNKNOWN_SKU = ProblemKind("unknown-sku", 422, "The SKU is not in the item master")
+UNKNOWN_LOCATION = ProblemKind("unknown-location", 422, "The location is not in the location master")
+UNKNOWN_UNIT = ProblemKind("unknown-unit-of-measure", 422, "The item has no conversion for this unit of measure")
+NEGATIVE_ON_HAND = ProblemKind("negative-on-hand", 422, "A count cannot be negative")
+TOO_MANY_LINES = ProblemKind("too-many-lines", 422, "The request has more lines than allowed")
+INSUFFICIENT_STOCK = ProblemKind("insufficient-stock", 409, "Not enough available stock for every line")
+RESERVATION_CLOSED = ProblemKind("reservation-closed", 409, "The reservation is no longer held")
+RESERVATION_CONFLICT = ProblemKind(
+    "reservation-conflict", 409, "A reservation with this reference exists with different lines"
+)
+UNKNOWN_CHANNEL = ProblemKind("unknown-channel", 404, "No such channel")
+INVALID_WEBHOOK_SIGNATURE = ProblemKind(
+    "invalid-webhook-signature", 401, "The webhook signature or token does not match the channel's secret"
+)
+UNMAPPED_CHANNEL_ITEM = ProblemKind(
+    "unmapped-channel-item", 422, "The channel's item or location has no cross-reference to a distrosync SKU"
+)
 THROTTLED = ProblemKind("throttled", 429, "Too many requests")
 QUOTA_EXCEEDED = ProblemKind("quota-exceeded", 429, "The usage-plan quota is exhausted")
 INTERNAL = ProblemKind("internal", 500, "Internal error")
