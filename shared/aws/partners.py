@@ -1,14 +1,18 @@
-"""The partner registry (DynamoDB) and partner signing secrets (Secrets Manager), with short caches.
+"""The partner registry (DynamoDB) and partner secrets (Secrets Manager), with short caches.
 
-Lookups on the request path are cached per process: a partner for 60 s, a secret for 5 min (Powertools
-parameters). A signature that fails against a cached secret is checked once more against a fresh one, so a
-rotation takes effect at once.
+Lookups on the request path are cached per process: a partner for 60 s, the list of channels for 60 s, a
+secret for 5 min (Powertools parameters). A signature that fails against a cached secret is checked once more
+against a fresh one, so a rotation takes effect at once.
+
+A secret is a JSON document: `{"signing_secret": ...}` for request signing, `{"webhook_secret": ...}` for a
+channel's webhooks (the Shopify app's client secret, or the token we issued to BigCommerce).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 from typing import Any
 
 from shared.aws.clients import client
@@ -17,14 +21,30 @@ from shared.canonical.partner import Partner
 
 API_KEY_INDEX = "by-api-key"
 PARTNER_CACHE_SECONDS = 60
+CHANNELS_CACHE_SECONDS = 60
 SECRET_CACHE_SECONDS = 300
 FORCE_INTERVAL = 30.0
+SIGNING_FIELD = "signing_secret"
+WEBHOOK_FIELD = "webhook_secret"
+
+
+def _decimals(value: Any) -> Any:
+    """DynamoDB takes numbers as Decimal: floats (e.g. a channel's share) become the decimal they were written as."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _decimals(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decimals(v) for v in value]
+    return value
 
 
 class PartnerRepository:
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name
         self._by_key: dict[str, tuple[float, Partner]] = {}
+        self._by_id: dict[str, tuple[float, Partner]] = {}
+        self._channels: tuple[float, list[Partner]] | None = None
 
     def by_api_key_id(self, api_key_id: str) -> Partner | None:
         cached = self._by_key.get(api_key_id)
@@ -50,6 +70,32 @@ class PartnerRepository:
         )
         return Partner.model_validate(from_item(response["Item"])) if "Item" in response else None
 
+    def get_cached(self, partner_id: str) -> Partner | None:
+        """`get`, cached for PARTNER_CACHE_SECONDS (unknown ids are not cached: nothing to grow without bound)."""
+        cached = self._by_id.get(partner_id)
+        if cached and time.monotonic() - cached[0] < PARTNER_CACHE_SECONDS:
+            return cached[1]
+        partner = self.get(partner_id)
+        if partner is not None:
+            self._by_id[partner_id] = (time.monotonic(), partner)
+        return partner
+
+    def channels(self) -> list[Partner]:
+        """Active channel partners with channel settings, sorted by id; one Scan per CHANNELS_CACHE_SECONDS."""
+        if self._channels and time.monotonic() - self._channels[0] < CHANNELS_CACHE_SECONDS:
+            return self._channels[1]
+        paginator = client("dynamodb").get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self.table_name,
+            FilterExpression="#kind = :channel AND #status = :active AND attribute_exists(#channel)",
+            ExpressionAttributeNames={"#kind": "kind", "#status": "status", "#channel": "channel"},
+            ExpressionAttributeValues={":channel": {"S": "channel"}, ":active": {"S": "active"}},
+        )
+        found = [Partner.model_validate(from_item(item)) for page in pages for item in page.get("Items", [])]
+        channels = sorted(found, key=lambda p: p.partner_id)
+        self._channels = (time.monotonic(), channels)
+        return channels
+
     def list(self) -> list[Partner]:
         paginator = client("dynamodb").get_paginator("scan")
         partners = [
@@ -61,11 +107,13 @@ class PartnerRepository:
 
     def put(self, partner: Partner, *, must_not_exist: bool = False) -> None:
         kwargs: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(partner_id)"} if must_not_exist else {}
-        client("dynamodb").put_item(TableName=self.table_name, Item=to_item(partner.model_dump(mode="json")), **kwargs)
+        item = to_item(_decimals(partner.model_dump(mode="json")))
+        client("dynamodb").put_item(TableName=self.table_name, Item=item, **kwargs)
 
 
 class SigningSecrets:
-    """Partner signing secrets: a JSON secret `{"signing_secret": "..."}` per partner."""
+    """Partner secrets: a JSON secret `{"signing_secret": "..."}` per partner, and `{"webhook_secret": "..."}`
+    per channel (`field` picks which)."""
 
     def __init__(self) -> None:
         self._forced_at: dict[str, float] = {}
@@ -79,30 +127,43 @@ class SigningSecrets:
             self._provider = SecretsProvider(boto3_client=client("secretsmanager"))
         return self._provider
 
-    def get(self, secret_name: str, *, fresh: bool = False) -> str:
-        """The signing secret; `fresh` bypasses the cache, at most once per FORCE_INTERVAL per secret so
+    def get(self, secret_name: str, *, fresh: bool = False, field: str = SIGNING_FIELD) -> str:
+        """The secret's `field`; `fresh` bypasses the cache, at most once per FORCE_INTERVAL per secret so
         that a flood of badly signed requests cannot turn into a flood of Secrets Manager calls."""
         force = False
         if fresh and time.monotonic() - self._forced_at.get(secret_name, -FORCE_INTERVAL) >= FORCE_INTERVAL:
             self._forced_at[secret_name] = time.monotonic()
             force = True
         value: Any = self._secrets_provider().get(secret_name, max_age=SECRET_CACHE_SECONDS, force_fetch=force)
-        return str(json.loads(value)["signing_secret"])
+        return str(json.loads(value)[field])
 
     @staticmethod
-    def create(secret_name: str, signing_secret: str, kms_key_id: str | None, partner_id: str) -> str:
+    def create(
+        secret_name: str,
+        signing_secret: str,
+        kms_key_id: str | None,
+        partner_id: str,
+        *,
+        field: str = SIGNING_FIELD,
+        description: str | None = None,
+    ) -> str:
         kwargs: dict[str, Any] = {"KmsKeyId": kms_key_id} if kms_key_id else {}
         response = client("secretsmanager").create_secret(
             Name=secret_name,
-            SecretString=json.dumps({"signing_secret": signing_secret}),
-            Description=f"distrosync request-signing secret of partner {partner_id}",
+            SecretString=json.dumps({field: signing_secret}),
+            Description=description or f"distrosync request-signing secret of partner {partner_id}",
             Tags=[{"Key": "distrosync:partner", "Value": partner_id}],
             **kwargs,
         )
         return str(response["ARN"])
 
     @staticmethod
-    def put(secret_name: str, signing_secret: str) -> None:
+    def put(secret_name: str, signing_secret: str, *, field: str = SIGNING_FIELD) -> None:
         client("secretsmanager").put_secret_value(
-            SecretId=secret_name, SecretString=json.dumps({"signing_secret": signing_secret})
+            SecretId=secret_name, SecretString=json.dumps({field: signing_secret})
         )
+
+    @staticmethod
+    def delete(secret_name: str) -> None:
+        """Delete at once (no recovery window): used to undo a registration that failed half-way."""
+        client("secretsmanager").delete_secret(SecretId=secret_name, ForceDeleteWithoutRecovery=True)

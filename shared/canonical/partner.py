@@ -1,18 +1,67 @@
-"""A partner: a system allowed to call distrosync's API, and what it may act for."""
+"""A partner: a system allowed to call distrosync's API, and what it may act for.
+
+Sales channels are partners of kind `channel` whose record carries `ChannelSettings`: which locations feed
+the channel, how much of their stock it may sell (docs/inventory.md, "Channel availability"), and how the
+channel's own location ids map to ours. The partner id is the channel's name (`channel:<partner_id>` scope).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.canonical.channel import ChannelPlatform
+from shared.canonical.inventory import LocationCode
 
 PartnerKind = Literal["supplier", "warehouse", "carrier", "channel", "erp", "finance"]
 PARTNER_KINDS: tuple[str, ...] = PartnerKind.__args__  # type: ignore[attr-defined]
 ScopeKind = Literal["location", "supplier", "channel"]
 SCOPE_KINDS: tuple[str, ...] = ScopeKind.__args__  # type: ignore[attr-defined]
+CHANNEL_PLATFORMS: tuple[str, ...] = ChannelPlatform.__args__  # type: ignore[attr-defined]
 
 PARTNER_ID_PATTERN = r"^[a-z0-9][a-z0-9\-]{1,62}$"
+
+ExternalLocationId = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class ChannelSettings(BaseModel):
+    """How a sales channel is fed and how its own ids map to ours."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    platform: ChannelPlatform
+    locations: list[LocationCode] = Field(
+        default_factory=list, description="Location codes feeding the channel; empty: all locations."
+    )
+    share: float = Field(default=1.0, ge=0, le=1, description="Part of the free pool the channel may sell.")
+    buffer: int = Field(default=0, ge=0, description="Units held back from the channel.")
+    safety_stock: int = Field(default=0, ge=0, description="Units held back from the channel.")
+    hold: int = Field(default=0, ge=0, description="Units ring-fenced for this channel.")
+    location_map: dict[ExternalLocationId, LocationCode] = Field(
+        default_factory=dict, description="The channel's location ids -> our location codes."
+    )
+    default_location: LocationCode | None = Field(
+        default=None, description="Where a report without a location counts (None: all the channel's locations)."
+    )
+    webhook_secret_name: str | None = Field(
+        default=None, description="Secrets Manager name of the webhook secret (Shopify client secret or our token)."
+    )
+
+    @model_validator(mode="after")
+    def _mapped_locations_feed_the_channel(self) -> ChannelSettings:
+        if not self.locations:
+            return self
+        fed = set(self.locations)
+        strays = sorted({code for code in self.location_map.values() if code not in fed})
+        if self.default_location is not None and self.default_location not in fed:
+            strays.append(self.default_location)
+        if strays:
+            raise ValueError(
+                f"location(s) {', '.join(strays)} do not feed the channel (its locations: {', '.join(self.locations)})"
+            )
+        return self
 
 
 class Partner(BaseModel):
@@ -29,3 +78,10 @@ class Partner(BaseModel):
     secret_name: str
     created_at: datetime
     rotated_at: datetime | None = None
+    channel: ChannelSettings | None = None
+
+    @model_validator(mode="after")
+    def _channel_settings_only_for_channels(self) -> Partner:
+        if self.channel is not None and self.kind != "channel":
+            raise ValueError(f"only partners of kind 'channel' carry channel settings (kind is {self.kind!r})")
+        return self

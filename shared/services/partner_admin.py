@@ -2,6 +2,12 @@
 
 A partner gets an API Gateway API key on its tier's usage plan and a request-signing secret in Secrets
 Manager. Both are shown once, at creation or rotation; distrosync keeps only the key id and secret name.
+
+A sales channel is a partner of kind `channel` with channel settings, the scope `channel:<id>` and, besides
+its API credentials (a channel may call the API like any partner, e.g. reservations for carts), a webhook
+secret `<prefix><id>/webhook`: the Shopify app's client secret (given by the operator: Shopify signs with
+it), or for other platforms a token we generate (shown once) that the webhook subscription sends in
+`X-Distrosync-Webhook-Token`.
 """
 
 from __future__ import annotations
@@ -11,9 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared.aws import api_keys
-from shared.aws.partners import PartnerRepository, SigningSecrets
-from shared.canonical.partner import PARTNER_KINDS, Partner
+from shared.aws.partners import WEBHOOK_FIELD, PartnerRepository, SigningSecrets
+from shared.canonical.partner import PARTNER_KINDS, ChannelSettings, Partner
 from shared.domain.scopes import parse_scope
+
+WEBHOOK_TOKEN_HEADER = "X-Distrosync-Webhook-Token"
+# Platforms whose webhooks are signed with a secret the platform issues (the operator must give it to us).
+PLATFORM_ISSUED_SECRET = frozenset({"shopify"})
 
 
 class PartnerAdminError(ValueError):
@@ -47,12 +57,29 @@ class Credentials:
     signing_secret: str
 
 
+@dataclass(frozen=True)
+class ChannelCredentials:
+    credentials: Credentials
+    webhook_secret: str
+    webhook_secret_generated: bool  # True: a token we issued (show it once); False: the operator's own secret
+
+
 class PartnerAdmin:
     def __init__(self, resources: StackResources) -> None:
         self.resources = resources
         self.repo = PartnerRepository(resources.partners_table)
 
-    def add(self, partner_id: str, kind: str, scopes: list[str], tier: str = "standard") -> Credentials:
+    def add(
+        self,
+        partner_id: str,
+        kind: str,
+        scopes: list[str],
+        tier: str = "standard",
+        *,
+        channel: ChannelSettings | None = None,
+        webhook_secret: str | None = None,
+    ) -> Credentials:
+        """Register a partner; for a channel, `webhook_secret` is stored under `channel.webhook_secret_name`."""
         if kind not in PARTNER_KINDS:
             raise PartnerAdminError(f"kind must be one of {', '.join(PARTNER_KINDS)}")
         for scope in scopes:
@@ -68,8 +95,10 @@ class PartnerAdmin:
         api_key, signing_secret = _new_api_key(), _new_signing_secret()
         secret_name = f"{self.resources.secrets_prefix}{partner_id}"
         key_id = api_keys.create_api_key(_key_name(partner_id), api_key, partner_id, plan)
+        created: list[str] = []
         try:
             SigningSecrets.create(secret_name, signing_secret, self.resources.data_key_arn, partner_id)
+            created.append(secret_name)
             partner = Partner(
                 partner_id=partner_id,
                 kind=kind,  # type: ignore[arg-type]
@@ -78,12 +107,96 @@ class PartnerAdmin:
                 api_key_id=key_id,
                 secret_name=secret_name,
                 created_at=datetime.now(UTC),
+                channel=channel,
             )
+            if channel is not None and channel.webhook_secret_name and webhook_secret:
+                self._create_webhook_secret(channel.webhook_secret_name, webhook_secret, partner_id)
+                created.append(channel.webhook_secret_name)
             self.repo.put(partner, must_not_exist=True)
         except Exception:
             api_keys.delete_api_key(key_id)
+            for name in created:
+                SigningSecrets.delete(name)
             raise
         return Credentials(partner, api_key, signing_secret)
+
+    def add_channel(
+        self,
+        partner_id: str,
+        settings: ChannelSettings,
+        *,
+        tier: str = "standard",
+        webhook_secret: str | None = None,
+    ) -> ChannelCredentials:
+        """Register a sales channel: API credentials, scope `channel:<id>`, and its webhook secret."""
+        if settings.platform in PLATFORM_ISSUED_SECRET and not webhook_secret:
+            raise PartnerAdminError(
+                f"{settings.platform} signs webhooks with your app's client secret: pass it (--secret-stdin)"
+            )
+        generated = not webhook_secret
+        secret = webhook_secret or _new_signing_secret()
+        settings = settings.model_copy(update={"webhook_secret_name": self._webhook_secret_name(partner_id)})
+        creds = self.add(
+            partner_id, "channel", [f"channel:{partner_id}"], tier, channel=settings, webhook_secret=secret
+        )
+        return ChannelCredentials(creds, secret, generated)
+
+    def update_channel(
+        self,
+        partner_id: str,
+        changes: dict[str, object],
+        *,
+        map_locations: dict[str, str] | None = None,
+        unmap_locations: list[str] | None = None,
+        webhook_secret: str | None = None,
+    ) -> Partner:
+        """Change a channel's settings (the fields in `changes`; location mappings added or removed one by
+        one) and/or replace its webhook secret. Takes effect in the Lambdas within their one-minute caches."""
+        partner = self.repo.get(partner_id)
+        if partner is None or partner.kind != "channel":
+            raise PartnerAdminError(f"no channel '{partner_id}' (register it with 'channels add')")
+        if partner.channel is None and "platform" not in changes:
+            raise PartnerAdminError(f"channel '{partner_id}' has no settings yet: give its platform")
+        current = partner.channel.model_dump() if partner.channel else {}
+        location_map = {**current.get("location_map", {}), **(map_locations or {})}
+        for external in unmap_locations or []:
+            if location_map.pop(external, None) is None:
+                raise PartnerAdminError(f"channel location {external!r} is not mapped")
+        merged = {
+            **current,
+            **{k: v for k, v in changes.items() if k != "webhook_secret_name"},
+            "location_map": location_map,
+        }
+        try:
+            settings = ChannelSettings.model_validate(merged)
+        except ValueError as exc:
+            raise PartnerAdminError(str(exc)) from None
+        if webhook_secret:
+            if settings.webhook_secret_name:
+                SigningSecrets.put(settings.webhook_secret_name, webhook_secret, field=WEBHOOK_FIELD)
+            else:  # a channel registered with 'partners add' and given settings later
+                name = self._webhook_secret_name(partner_id)
+                self._create_webhook_secret(name, webhook_secret, partner_id)
+                settings = settings.model_copy(update={"webhook_secret_name": name})
+        updated = partner.model_copy(update={"channel": settings})
+        self.repo.put(updated)
+        return updated
+
+    def channels(self) -> list[Partner]:
+        return [p for p in self.repo.list() if p.kind == "channel"]
+
+    def _webhook_secret_name(self, partner_id: str) -> str:
+        return f"{self.resources.secrets_prefix}{partner_id}/webhook"
+
+    def _create_webhook_secret(self, name: str, secret: str, partner_id: str) -> None:
+        SigningSecrets.create(
+            name,
+            secret,
+            self.resources.data_key_arn,
+            partner_id,
+            field=WEBHOOK_FIELD,
+            description=f"distrosync webhook secret of channel {partner_id}",
+        )
 
     def rotate(self, partner_id: str) -> Credentials:
         """New API key and signing secret; the old key stops working at once."""
