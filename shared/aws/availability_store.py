@@ -1,0 +1,93 @@
+"""Channel records in the inventory table (docs/inventory.md, "DynamoDB layout").
+
+- `pk=SKU#<sku>, sk=AVAIL`: the figure last published per channel, with a `version` every write checks;
+- `pk=SKU#<sku>, sk=CHANNEL#<channel>#<location or *>`: the channel's own latest figure;
+- `pk=XREF#<system>#<external id>, sk=XREF`: our SKU for another system's item id (written with the item master
+  by shared/aws/master_store.py; read here).
+
+Only the projector writes AVAIL and CHANNEL items, always together with the AVAIL version check, so a writer
+that read an older partition can never overwrite a newer decision: it gets `AvailabilityConflict` and its
+messages are retried with a fresh read.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from shared.aws.clients import client
+from shared.aws.dynamo import from_item, to_item
+from shared.aws.master_store import xref_key
+
+SKU_PREFIX = "SKU#"
+AVAIL_SK = "AVAIL"
+CHANNEL_SK_PREFIX = "CHANNEL#"
+ALL_LOCATIONS = "*"
+XREF_CACHE_SECONDS = 60
+TRANSACTION_LIMIT = 100
+
+
+class AvailabilityConflict(Exception):
+    """Another writer changed the SKU's AVAIL record since it was read; read the partition again and retry."""
+
+
+def channel_sk(channel: str, location: str | None) -> str:
+    return f"{CHANNEL_SK_PREFIX}{channel}#{location or ALL_LOCATIONS}"
+
+
+class AvailabilityStore:
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+        self._skus: dict[tuple[str, str], tuple[float, str]] = {}
+
+    def sku_for(self, system: str, external_id: str) -> str | None:
+        """Our SKU for `external_id` in `system` (e.g. a channel's inventory item id), cached for a minute.
+
+        Misses are not cached, so a cross-reference added after a refused webhook works on the channel's retry.
+        """
+        cached = self._skus.get((system, external_id))
+        if cached and time.monotonic() - cached[0] < XREF_CACHE_SECONDS:
+            return cached[1]
+        response = client("dynamodb").get_item(
+            TableName=self.table_name, Key=xref_key(system, external_id), ProjectionExpression="sku"
+        )
+        sku = from_item(response["Item"]).get("sku") if "Item" in response else None
+        if not isinstance(sku, str):
+            return None
+        self._skus[(system, external_id)] = (time.monotonic(), sku)
+        return sku
+
+    def save(
+        self, sku: str, avail: dict[str, Any], expected_version: int, channel_records: list[dict[str, Any]]
+    ) -> None:
+        """Write the AVAIL record (`avail` holds its attributes, `version` included) if its version is still
+        `expected_version` (0: it must not exist), with the channel records (each with its `sk`) in the same
+        transaction. Raises AvailabilityConflict when another writer came first."""
+        if 1 + len(channel_records) > TRANSACTION_LIMIT:
+            raise ValueError(
+                f"{len(channel_records)} channel records for {sku} in one batch; at most {TRANSACTION_LIMIT - 1}"
+            )
+        pk = f"{SKU_PREFIX}{sku}"
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        if expected_version:
+            condition = {
+                "ConditionExpression": "version = :expected",
+                "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
+            }
+        avail_item = to_item({**avail, "pk": pk, "sk": AVAIL_SK})
+        ddb = client("dynamodb")
+        if not channel_records:
+            try:
+                ddb.put_item(TableName=self.table_name, Item=avail_item, **condition)
+            except ddb.exceptions.ConditionalCheckFailedException as exc:
+                raise AvailabilityConflict(sku) from exc
+            return
+        items = [{"Put": {"TableName": self.table_name, "Item": avail_item, **condition}}]
+        items += [{"Put": {"TableName": self.table_name, "Item": to_item({**r, "pk": pk})}} for r in channel_records]
+        try:
+            ddb.transact_write_items(TransactItems=items)
+        except ddb.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise AvailabilityConflict(sku) from exc
+            raise
