@@ -40,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     rot = psub.add_parser("rotate", help="issue a new API key and signing secret; the old key stops at once")
     rot.add_argument("id")
     targeted(rot)
+
+    from cli.channels import add_arguments as channel_arguments
+
+    channel_arguments(sub, targeted)
     return parser
 
 
@@ -63,6 +67,17 @@ def main(argv: list[str] | None = None) -> int:
             target = resolve(args.local, args.stack or f"distrosync-{args.env}")
             action = {"add": partners.add, "list": partners.list_partners, "rotate": partners.rotate}[args.action]
             return action(target.outputs, args)
+        except (TargetError, PartnerAdminError) as exc:
+            print(f"distrosync: {exc}", file=sys.stderr)
+            return 2
+    if args.command == "channels":
+        from cli import channels
+        from cli.target import TargetError, resolve
+        from shared.services.partner_admin import PartnerAdminError
+
+        try:
+            target = resolve(args.local, args.stack or f"distrosync-{args.env}")
+            return channels.ACTIONS[args.action](target.outputs, args)
         except (TargetError, PartnerAdminError) as exc:
             print(f"distrosync: {exc}", file=sys.stderr)
             return 2
