@@ -1,17 +1,23 @@
-"""Inventory routes: adjustments in, positions out."""
+"""Inventory inputs: adjustments, snapshots, receipts and incoming supply (202 once published).
+
+Every route has the same replay semantics: the Idempotency-Key header, else the body's `message_id`, else the
+position in the partner's feed identifies the request; a replay answers the first acceptance with
+`Idempotent-Replayed: true` and publishes nothing.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from shared.api.models import Accepted, AdjustmentRequest, InventoryView
+from shared.api.deps import Deps
+from shared.api.models import Accepted, AdjustmentRequest, IncomingRequest, ReceiptRequest, SnapshotRequest
 from shared.api.problem_response import CORRELATION_HEADER
 from shared.observability import MetricUnit, metrics
-from shared.services.inventory_query import inventory_view
+from shared.services.inventory_ingest import InventoryIngest
 
 router = Router()
 
@@ -21,30 +27,19 @@ _PROBLEM = {
 }
 
 
-@router.post(
-    "/v1/inventory/adjustments",
-    summary="Report an inventory adjustment (delta or absolute count)",
-    tags=["inventory"],
-    responses={
-        202: {
-            "description": "Accepted; inventory.adjusted published",
-            "content": {"application/json": {"model": Accepted}},
-        },
-        401: _PROBLEM,
-        403: _PROBLEM,
-        409: _PROBLEM,
-        413: _PROBLEM,
-        415: _PROBLEM,
-        422: _PROBLEM,
-    },
-)
-def post_adjustment(body: Annotated[AdjustmentRequest, Body()]) -> Response[Accepted]:
-    ctx = router.context
-    accepted, replayed = ctx["deps"].intake.accept(body, ctx["partner"], ctx["meta"])
-    if replayed:
-        metrics.add_metric(name="Replayed", unit=MetricUnit.Count, value=1)
-    else:
-        metrics.add_metric(name="Accepted", unit=MetricUnit.Count, value=1)
+def _responses(published: str) -> dict[int, Any]:
+    return {
+        202: {"description": f"Accepted; {published} published", "content": {"application/json": {"model": Accepted}}},
+        **{status: _PROBLEM for status in (401, 403, 409, 413, 415, 422)},
+    }
+
+
+def _ingest(deps: Deps) -> InventoryIngest:
+    return InventoryIngest(deps.intake, deps.master)
+
+
+def _accepted(accepted: Accepted, replayed: bool) -> Response[Accepted]:
+    metrics.add_metric(name="Replayed" if replayed else "Accepted", unit=MetricUnit.Count, value=1)
     return Response(
         status_code=202,
         content_type=content_types.APPLICATION_JSON,
@@ -53,26 +48,50 @@ def post_adjustment(body: Annotated[AdjustmentRequest, Body()]) -> Response[Acce
     )
 
 
-@router.get(
-    "/v1/inventory/<sku>",
-    summary="Inventory positions of a SKU (all your locations, or one)",
-    tags=["inventory"],
-    responses={
-        200: {"description": "Positions", "content": {"application/json": {"model": InventoryView}}},
-        401: _PROBLEM,
-        403: _PROBLEM,
-        404: _PROBLEM,
-    },
-)
-def get_inventory(
-    sku: Annotated[str, Path(max_length=64)],
-    location: Annotated[str | None, Query(max_length=64)] = None,
-) -> Response[InventoryView]:
+def _service() -> tuple[InventoryIngest, Any, Any]:
     ctx = router.context
-    view = inventory_view(ctx["deps"].store, ctx["partner"], sku, location)
-    return Response(
-        status_code=200,
-        content_type=content_types.APPLICATION_JSON,
-        body=view,
-        headers={CORRELATION_HEADER: ctx["meta"].correlation_id},
-    )
+    return ctx["deps"].service(_ingest), ctx["partner"], ctx["meta"]
+
+
+@router.post(
+    "/v1/inventory/adjustments",
+    summary="Report an inventory adjustment (delta, absolute count or status change)",
+    tags=["inventory"],
+    responses=_responses("inventory.adjusted"),
+)
+def post_adjustment(body: Annotated[AdjustmentRequest, Body()]) -> Response[Accepted]:
+    ingest, partner, meta = _service()
+    return _accepted(*ingest.adjustment(body, partner, meta))
+
+
+@router.post(
+    "/v1/inventory/snapshots",
+    summary="Report the absolute counts of a location (up to 1000 lines)",
+    tags=["inventory"],
+    responses=_responses("inventory.snapshot_received (one event per 100 lines)"),
+)
+def post_snapshot(body: Annotated[SnapshotRequest, Body()]) -> Response[Accepted]:
+    ingest, partner, meta = _service()
+    return _accepted(*ingest.snapshot(body, partner, meta))
+
+
+@router.post(
+    "/v1/inventory/receipts",
+    summary="Report goods received, optionally against an incoming supply line",
+    tags=["inventory"],
+    responses=_responses("receipt.posted"),
+)
+def post_receipt(body: Annotated[ReceiptRequest, Body()]) -> Response[Accepted]:
+    ingest, partner, meta = _service()
+    return _accepted(*ingest.receipt(body, partner, meta))
+
+
+@router.post(
+    "/v1/inventory/incoming",
+    summary="Report supply on its way: confirmed PO lines or ship-notice lines (up to 500 lines)",
+    tags=["inventory"],
+    responses=_responses("inventory.incoming_updated (one event per line)"),
+)
+def post_incoming(body: Annotated[IncomingRequest, Body()]) -> Response[Accepted]:
+    ingest, partner, meta = _service()
+    return _accepted(*ingest.incoming(body, partner, meta))
