@@ -1,9 +1,35 @@
-"""Flow tests run the real handlers on the embedded runtime built from the synthesized template."""
+"""Flow tests run the real handlers on the embedded runtime built from the synthesized template.
+
+Fixtures for everyone:
+- `rt`: the runtime; `catalog`: an ERP partner and the master data every flow uses, written through the API
+  (items SKU-1..SKU-5 with units each=1, case=12, pallet=480 and no safety stock; locations DC-EAST, DC-WEST);
+- `warehouse` / `client`: the warehouse partner wh-east (scope location:DC-EAST) and its API client;
+- `erp_client`: the ERP's API client (kind erp, scope location:*);
+- `captured_events`: a function returning the envelopes published on the bus since the fixture was set up,
+  optionally of some types: `captured_events("inventory.adjusted")`.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass
 
 import pytest
 
 from cli.assembly import REPO_ROOT
 from cli.local_session import partner_client, register_partner
+from shared.services.partner_admin import Credentials
+
+CATALOG_SKUS = tuple(f"SKU-{n}" for n in range(1, 6))
+CATALOG_LOCATIONS = ("DC-EAST", "DC-WEST")
+CATALOG_UNITS = {"each": 1, "case": 12, "pallet": 480}
+
+
+@dataclass(frozen=True)
+class Catalog:
+    erp: Credentials
+    skus: tuple[str, ...] = CATALOG_SKUS
+    locations: tuple[str, ...] = CATALOG_LOCATIONS
+    units: tuple[tuple[str, int], ...] = tuple(CATALOG_UNITS.items())
 
 
 @pytest.fixture
@@ -18,10 +44,56 @@ def rt(dev_template_path):
 
 
 @pytest.fixture
-def warehouse(rt):
+def catalog(rt):
+    erp = register_partner(rt, "erp", "erp", ["location:*"])
+    api = partner_client(rt, erp)
+    for sku in CATALOG_SKUS:
+        reply = api.request(
+            "PUT", f"/v1/items/{sku}", json_body={"units": CATALOG_UNITS, "safety_stock": 0, "sequence": 1}
+        )
+        assert reply.status == 200, reply.body
+    for code in CATALOG_LOCATIONS:
+        reply = api.request("PUT", f"/v1/locations/{code}", json_body={"name": code, "sequence": 1})
+        assert reply.status == 200, reply.body
+    rt.drain()  # consumers of item.updated see the catalog before the test starts
+    return Catalog(erp=erp)
+
+
+@pytest.fixture
+def erp_client(rt, catalog):
+    return partner_client(rt, catalog.erp)
+
+
+@pytest.fixture
+def warehouse(rt, catalog):
     return register_partner(rt, "wh-east", "warehouse", ["location:DC-EAST"])
 
 
 @pytest.fixture
 def client(rt, warehouse):
     return partner_client(rt, warehouse)
+
+
+@pytest.fixture
+def captured_events(rt):
+    """A rule on the bus sends every distrosync event to a queue of the test's own; the returned function
+    drains that queue and lists every envelope captured so far, in publication order."""
+    from shared.aws.clients import client as aws
+
+    bus, name = rt.outputs["EventBusName"], f"captured-{uuid.uuid4().hex[:12]}"
+    sqs, events = aws("sqs"), aws("events")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"source": [{"prefix": "distrosync."}]}))
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "capture", "Arn": arn}])
+    seen: list[dict] = []
+
+    def captured(*types: str) -> list[dict]:
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            seen.extend(json.loads(m["Body"])["detail"] for m in batch)
+            sqs.delete_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+            )
+        return [e for e in seen if not types or e["type"] in types]
+
+    return captured

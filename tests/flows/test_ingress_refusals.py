@@ -17,9 +17,18 @@ GOOD = {
     "occurred_at": "2026-11-26T09:00:00+00:00",
 }
 PROBLEM = "application/problem+json"
+COUNT = {k: v for k, v in GOOD.items() if k != "delta"} | {"on_hand": 5, "reason": "cycle_count"}
+SNAPSHOTS = "/v1/inventory/snapshots"
+BIG_SNAPSHOT = {
+    "location": "DC-EAST",
+    "snapshot_id": "CC-1",
+    "sequence": 1,
+    "taken_at": "2026-11-26T09:00:00+00:00",
+    "lines": [{"sku": f"SKU-{n}", "on_hand": 1} for n in range(1001)],
+}
 
 
-def refusals(client):
+def refusals(client, erp_client):
     unsigned = PartnerClient(client.transport, client.api_key, None)
     wrong = PartnerClient(client.transport, client.api_key, "not-the-secret")
     keyless = PartnerClient(client.transport, None, client.signing_secret)
@@ -45,6 +54,16 @@ def refusals(client):
         ),
         "invalid fields": (client.post(PATH, {**GOOD, "delta": "lots", "sequence": -1}), 422, "validation-failed"),
         "delta and on_hand": (client.post(PATH, {**GOOD, "on_hand": 3}), 422, "validation-failed"),
+        "unknown SKU": (client.post(PATH, {**GOOD, "sku": "NOPE-1"}), 422, "unknown-sku"),
+        "unknown location": (erp_client.post(PATH, {**GOOD, "location": "DC-NOWHERE"}), 422, "unknown-location"),
+        "unit without conversion": (client.post(PATH, {**GOOD, "unit": "drum"}), 422, "unknown-unit-of-measure"),
+        "negative count": (client.post(PATH, {**COUNT, "on_hand": -5}), 422, "negative-on-hand"),
+        "snapshot over 1000 lines": (client.post(SNAPSHOTS, BIG_SNAPSHOT), 422, "too-many-lines"),
+        "master data from a warehouse": (
+            client.request("PUT", "/v1/items/SKU-1", json_body={"sequence": 9}),
+            403,
+            "out-of-scope",
+        ),
         "not JSON": (
             client.request("POST", PATH, raw_body=b"sku=SKU-1", headers={"Content-Type": "text/plain"}),
             415,
@@ -59,8 +78,8 @@ def refusals(client):
     }
 
 
-def test_each_bad_request_gets_its_own_problem_and_nothing_is_published(rt, client):
-    results = refusals(client)
+def test_each_bad_request_gets_its_own_problem_and_nothing_is_published(rt, client, erp_client, captured_events):
+    results = refusals(client, erp_client)
     for name, (reply, status, slug) in results.items():
         assert reply.status == status, (name, reply.status, reply.body[:300])
         assert reply.header("Content-Type").startswith(PROBLEM), name
@@ -68,8 +87,9 @@ def test_each_bad_request_gets_its_own_problem_and_nothing_is_published(rt, clie
         assert problem["type"] == f"urn:distrosync:problem:{slug}", (name, problem)
         assert problem["status"] == status and problem["title"] and problem["detail"], name
 
+    assert captured_events() == [], "a refused request reached EventBridge"
     report = rt.drain()
-    assert report.invocations.get("projector", 0) == 0, "a refused request reached EventBridge"
+    assert report.invocations.get("projector", 0) == 0
     ingress = emf_totals(rt.logs("ingress"))
     assert ingress["Accepted"] == 0
     assert ingress["Rejected/stale-timestamp"] == 2 and ingress["Rejected/invalid-signature"] == 2
