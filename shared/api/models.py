@@ -30,6 +30,7 @@ MessageId = Annotated[
 ]
 Unit = Annotated[UomCode, Field(description="Unit of measure of the quantities (a unit of the item master).")]
 Counts = dict[UnavailableReason, int]
+MAX_LOTS_PER_LINE = 200
 
 
 # ------------------------------------------------------------------------------------------------ inventory
@@ -77,7 +78,7 @@ class SnapshotLineRequest(BaseModel):
     on_hand: int = Field(description="Counted on hand (never negative).")
     unit: Unit = EACH
     unavailable: Counts = Field(default_factory=dict, description="Counted unavailable stock by reason.")
-    lots: dict[LotCode, int] = Field(default_factory=dict, description="On hand by lot.")
+    lots: dict[LotCode, int] = Field(default_factory=dict, max_length=MAX_LOTS_PER_LINE, description="On hand by lot.")
 
     @model_validator(mode="after")
     def _parts_within_on_hand(self) -> SnapshotLineRequest:

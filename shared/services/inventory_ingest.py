@@ -45,6 +45,9 @@ from shared.services.master_data import MasterData, Need, Resolved
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 MAX_SNAPSHOT_LINES = 1000
 SNAPSHOT_LINES_PER_EVENT = 100
+# Well under EventBridge's 256 KB per event, leaving room for the envelope: lines with many lots make an
+# event large before it has 100 lines.
+SNAPSHOT_BYTES_PER_EVENT = 200_000
 MAX_INCOMING_LINES = 500
 
 
@@ -231,7 +234,7 @@ class InventoryIngest:
                     lots={k: eaches(v) for k, v in line.lots.items()},
                 )
             )
-        chunks = [lines[i : i + SNAPSHOT_LINES_PER_EVENT] for i in range(0, len(lines), SNAPSHOT_LINES_PER_EVENT)]
+        chunks = _chunks(lines)
         events = [
             InventorySnapshotReceived(
                 location=body.location,
@@ -301,6 +304,20 @@ class InventoryIngest:
             meta.idempotency_key, body.message_id, f"in:{body.kind}:{body.document}#{body.sequence}:{lines_digest}"
         )
         return self.intake.accept(partner, meta, key=key, payload=body, events=events, occurred_at=body.occurred_at)
+
+
+def _chunks(lines: list[SnapshotLine]) -> list[list[SnapshotLine]]:
+    """Consecutive lines, at most 100 and about `SNAPSHOT_BYTES_PER_EVENT` per chunk."""
+    chunks: list[list[SnapshotLine]] = []
+    size = 0
+    for line in lines:
+        n = len(line.model_dump_json())
+        if not chunks or len(chunks[-1]) == SNAPSHOT_LINES_PER_EVENT or size + n > SNAPSHOT_BYTES_PER_EVENT:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(line)
+        size += n
+    return chunks
 
 
 def _converter(resolved: Resolved, sku: str, unit: str) -> Callable[[int | None], Any]:

@@ -1,6 +1,7 @@
 """Inventory inputs through the API: what the ingress publishes for snapshots, adjustments, receipts and
 incoming supply, and the specific problem each bad input gets (nothing refused is published)."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -71,6 +72,20 @@ def test_a_snapshot_is_published_in_chunks_of_100_lines_in_eaches(rt, client, ca
     }
     assert events[2]["data"]["lines"][-1] == {"sku": "BULK-249", "on_hand": 249, "unavailable": {}, "lots": {}}
     assert [line["sku"] for e in events for line in e["data"]["lines"]] == skus
+
+
+def test_lines_with_many_lots_make_smaller_chunks_that_fit_eventbridge(rt, client, captured_events):
+    skus = [f"LOTTED-{n:02d}" for n in range(60)]
+    seed_items(rt, skus)
+    lots = {f"LOT-{n:04d}-{'x' * 30}": 1 for n in range(200)}
+    lines = [{"sku": sku, "on_hand": 200, "lots": lots} for sku in skus]
+    reply = client.post("/v1/inventory/snapshots", snapshot(lines))
+    assert reply.status == 202, reply.body
+    events = captured_events("inventory.snapshot_received")
+    sizes = [len(json.dumps(e, separators=(",", ":"))) for e in events]
+    assert len(events) > 1 and max(sizes) < 256 * 1024, sizes
+    assert [line["sku"] for e in events for line in e["data"]["lines"]] == skus
+    assert {e["data"]["parts"] for e in events} == {len(events)}
 
 
 def test_a_snapshot_sent_again_is_replayed_and_published_once(rt, client, captured_events):
