@@ -133,7 +133,7 @@ def print_channel_credentials(creds: ChannelCredentials, api_url: str | None, as
         "signing_secret": creds.credentials.signing_secret,
         "api_url": api_url,
         "channel": _settings_doc(partner),
-        "webhook_url": webhook_url(api_url, partner.partner_id),
+        "webhook_url": webhook_url(api_url, partner.partner_id) if creds.webhook_secret else None,
         "webhook_topic": WEBHOOK_TOPICS.get(platform),
     }
     if creds.webhook_secret_generated:
@@ -166,7 +166,9 @@ def list_channels(outputs: dict[str, str], args: Any) -> int:
                         "status": c.status,
                         "tier": c.tier,
                         "channel": _settings_doc(c),
-                        "webhook_url": webhook_url(outputs.get("ApiUrl"), c.partner_id),
+                        "webhook_url": webhook_url(outputs.get("ApiUrl"), c.partner_id)
+                        if c.channel and c.channel.webhook_secret_name
+                        else None,
                     }
                     for c in channels
                 ],

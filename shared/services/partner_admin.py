@@ -22,7 +22,9 @@ from shared.canonical.partner import PARTNER_KINDS, ChannelSettings, Partner
 from shared.domain.scopes import parse_scope
 
 WEBHOOK_TOKEN_HEADER = "X-Distrosync-Webhook-Token"
-# Platforms whose webhooks are signed with a secret the platform issues (the operator must give it to us).
+# Platforms whose inventory webhooks distrosync reads (shared/adapters), and those of them that sign with a
+# secret the platform issues (the operator must give it to us).
+WEBHOOK_PLATFORMS = frozenset({"shopify", "bigcommerce"})
 PLATFORM_ISSUED_SECRET = frozenset({"shopify"})
 
 
@@ -60,7 +62,7 @@ class Credentials:
 @dataclass(frozen=True)
 class ChannelCredentials:
     credentials: Credentials
-    webhook_secret: str
+    webhook_secret: str | None  # None: the platform sends no webhooks we read
     webhook_secret_generated: bool  # True: a token we issued (show it once); False: the operator's own secret
 
 
@@ -129,6 +131,12 @@ class PartnerAdmin:
         webhook_secret: str | None = None,
     ) -> ChannelCredentials:
         """Register a sales channel: API credentials, scope `channel:<id>`, and its webhook secret."""
+        if settings.platform not in WEBHOOK_PLATFORMS:
+            if webhook_secret:
+                raise PartnerAdminError(f"platform {settings.platform} sends no webhooks distrosync reads")
+            settings = settings.model_copy(update={"webhook_secret_name": None})
+            creds = self.add(partner_id, "channel", [f"channel:{partner_id}"], tier, channel=settings)
+            return ChannelCredentials(creds, None, False)
         if settings.platform in PLATFORM_ISSUED_SECRET and not webhook_secret:
             raise PartnerAdminError(
                 f"{settings.platform} signs webhooks with your app's client secret: pass it (--secret-stdin)"
@@ -172,6 +180,8 @@ class PartnerAdmin:
         except ValueError as exc:
             raise PartnerAdminError(str(exc)) from None
         if webhook_secret:
+            if settings.platform not in WEBHOOK_PLATFORMS:
+                raise PartnerAdminError(f"platform {settings.platform} sends no webhooks distrosync reads")
             if settings.webhook_secret_name:
                 SigningSecrets.put(settings.webhook_secret_name, webhook_secret, field=WEBHOOK_FIELD)
             else:  # a channel registered with 'partners add' and given settings later

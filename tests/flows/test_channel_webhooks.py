@@ -162,10 +162,23 @@ def test_channels_cli_registers_lists_and_changes_channels(cli, channels):
 
     code, out, _ = cli("channels", "list")
     assert code == 0 and "shopify-main" in out and "bc-store" in out and SHOPIFY_SECRET not in out
+    assert f"map {SHOPIFY_LOCATION}=DC-EAST" in out
 
     code, out, err = cli("channels", "set", "bc-store", "--share", "0.5", "--buffer", "2", "--json")
     assert code == 0, err
     assert json.loads(out)["channel"] | {"share": 0.5, "buffer": 2} == json.loads(out)["channel"]
+
+    code, out, err = cli("channels", "add", "b2b", "--platform", "other", "--hold", "10", "--json")
+    assert code == 0, err
+    b2b = json.loads(out)
+    assert b2b["channel"]["hold"] == 10 and b2b["webhook_url"] is None and "webhook_token" not in b2b
+    code, _, err = cli("channels", "set", "b2b", "--secret-stdin", stdin="s3cret\n")
+    assert code == 2 and "sends no webhooks" in err
+
+    code, out, err = cli("channels", "add", "bc-2", "--platform", "bigcommerce")  # as an operator reads it
+    assert code == 0, err
+    assert "store/sku/inventory/updated" in out and "/v1/channels/bc-2/webhooks" in out
+    assert "X-Distrosync-Webhook-Token: " in out
 
     code, _, err = cli("channels", "add", "shop-2", "--platform", "shopify")
     assert code == 2 and "client secret" in err
