@@ -278,6 +278,9 @@ def test_the_corpus_signature_and_missing_or_wrong_credentials_are_refused(rt, c
 
 
 def test_unmapped_items_and_locations_are_refused_and_accepted_once_mapped(rt, cli, channels, erp_client):
+    # Mappings are read through the ingress's one-minute partner cache: set this one before any delivery.
+    code, _, err = cli("channels", "set", "shopify-main", "--map-location", "70000000001=DC-WEST")
+    assert code == 0, err
     reply = shopify_delivery(rt)  # CHAIR-1 does not carry the Shopify id yet
     assert reply.status == 422 and reply.json()["type"] == PROBLEM + "unmapped-channel-item"
     assert reply.json()["external_item_id"] == SHOPIFY_ITEM
@@ -285,13 +288,16 @@ def test_unmapped_items_and_locations_are_refused_and_accepted_once_mapped(rt, c
     refs = [{"system": "shopify-main", "id": SHOPIFY_ITEM}]
     reply = erp_client.request("PUT", f"/v1/items/{SKU}", json_body={"cross_references": refs, "sequence": 1})
     assert reply.status == 200, reply.body
-    elsewhere = corpus_body(SHOPIFY).replace(SHOPIFY_LOCATION.encode(), b"70000000001")
-    reply = shopify_delivery(rt, elsewhere)
-    assert reply.status == 422 and reply.json()["external_location_id"] == "70000000001"
-
-    code, _, err = cli("channels", "set", "shopify-main", "--map-location", "70000000001=DC-WEST")
-    assert code == 0, err
     assert shopify_delivery(rt).status == 202  # the channel's retry of the first delivery now goes through
+
+    unmapped = corpus_body(SHOPIFY).replace(SHOPIFY_LOCATION.encode(), b"70000000002")
+    reply = shopify_delivery(rt, unmapped, **{"x-shopify-webhook-id": "delivery-2"})
+    assert reply.status == 422 and reply.json()["external_location_id"] == "70000000002"
+    west = corpus_body(SHOPIFY).replace(SHOPIFY_LOCATION.encode(), b"70000000001")
+    reply = shopify_delivery(rt, west, **{"x-shopify-webhook-id": "delivery-3"})
+    assert reply.status == 202 and reply.json()["subject"] == f"{SKU}@shopify-main"
+    rt.drain()
+    assert set(channel_records(rt)) == {"CHANNEL#shopify-main#DC-EAST", "CHANNEL#shopify-main#DC-WEST"}
 
 
 def test_topics_we_do_not_read_and_relative_changes_are_acknowledged_and_ignored(rt, channels, chair, captured_events):
