@@ -14,20 +14,26 @@
    data-plane request (reads too) and every mutating backend operation therefore runs under one process-wide
    re-entrant lock: requests are serialized, as if DynamoDB were a single partition. That is stricter than
    AWS, never weaker, and cheap at local request rates.
+5. To be able to roll back, moto's `transact_write_items` deep-copies every table the transaction touches,
+   all items, before it starts: with a few hundred inventory positions that is seconds per transaction, and
+   it grows with the table. Under the lock of 4, copying only the items the transaction names is enough:
+   moto's copy of a table is replaced by a snapshot of those items, which is put back if moto rolls back.
 
-Applied once per process by the runtime (`apply()` is idempotent); 1, 2 and 4 are verified by tests/local.
+Applied once per process by the runtime (`apply()` is idempotent); 1, 2, 4 and 5 are verified by tests/local.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import jsonpath_ng.ext
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb import responses as dynamodb_responses
+from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.events import models as events_models
 from moto.events import utils as events_utils
 
@@ -69,7 +75,94 @@ def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
     return run_locked
 
 
-def _serialize_dynamodb() -> None:
+ItemKey = tuple[DynamoType, DynamoType | None]
+
+
+class _TableSnapshot:
+    """What a transaction keeps of a table to roll back: copies of the items it names (None: absent)."""
+
+    def __init__(self, table: Any, keys: Iterable[ItemKey]) -> None:
+        self.table = table
+        self.items = {key: copy.deepcopy(table.get_item(*key)) for key in keys}
+
+    def restore(self) -> None:
+        stored = self.table.items
+        for (hash_key, range_key), item in self.items.items():
+            if range_key is None:
+                if item is None:
+                    stored.pop(hash_key, None)
+                else:
+                    stored[hash_key] = item
+                continue
+            group = stored[hash_key]
+            if item is None:
+                group.pop(range_key, None)
+                if not group:
+                    stored.pop(hash_key, None)
+            else:
+                group[range_key] = item
+
+
+class _TransactionCopy:
+    """The `copy` module as moto's DynamoDB backend module sees it: while a transaction is being applied, the
+    "deep copy" of a table it names is that table's snapshot; everything else is copied as usual."""
+
+    def __init__(self) -> None:
+        self.snapshots: dict[int, _TableSnapshot] = {}
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        snapshot = self.snapshots.get(id(value))
+        return snapshot if snapshot is not None else copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+_TRANSACTION_COPY = _TransactionCopy()
+
+
+def _named_items(backend: Any, transact_items: list[dict[str, Any]]) -> dict[str, list[ItemKey]]:
+    """The keys of the items a transaction names, by table (malformed entries are left to moto to refuse)."""
+    keys: dict[str, list[ItemKey]] = {}
+    for entry in transact_items:
+        for op_type, op in entry.items():
+            table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+            if table is None:
+                continue
+            source = op.get("Item") if op_type == "Put" else op.get("Key")
+            try:
+                hash_key = DynamoType(source[table.hash_key_attr])
+                range_key = DynamoType(source[table.range_key_attr]) if table.range_key_attr else None
+            except (KeyError, TypeError):
+                continue
+            keys.setdefault(table.name, []).append((hash_key, range_key))
+    return keys
+
+
+def _with_item_rollback(transact: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(transact)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        with DYNAMODB_LOCK:
+            prepared = [
+                _TableSnapshot(self.tables[name], keys) for name, keys in _named_items(self, transact_items).items()
+            ]
+            _TRANSACTION_COPY.snapshots = {id(s.table): s for s in prepared}
+            try:
+                return transact(self, transact_items)
+            finally:
+                _TRANSACTION_COPY.snapshots = {}
+                for name, value in list(self.tables.items()):
+                    if isinstance(value, _TableSnapshot):  # moto rolled back by putting its "copy" in place
+                        self.tables[name] = value.table
+                        value.restore()
+
+    return transact_write_items
+
+
+def _fix_dynamodb() -> None:
+    dynamodb_models.copy = _TRANSACTION_COPY  # type: ignore[attr-defined]
+    transact = dynamodb_models.DynamoDBBackend.__dict__["transact_write_items"]
+    dynamodb_models.DynamoDBBackend.transact_write_items = _with_item_rollback(transact)  # type: ignore[method-assign]
     for owner, names in (
         (dynamodb_models.DynamoDBBackend, DYNAMODB_BACKEND_WRITES),
         (dynamodb_responses.DynamoHandler, DYNAMODB_REQUESTS),
@@ -95,5 +188,5 @@ def apply() -> None:
 
     events_models.Rule.send_to_targets = send_to_enabled_targets  # type: ignore[method-assign]
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=512)(jsonpath_ng.ext.parse)
-    _serialize_dynamodb()
+    _fix_dynamodb()
     _applied = True

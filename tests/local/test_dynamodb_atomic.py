@@ -1,4 +1,5 @@
-"""moto_fixes: DynamoDB conditional writes and transactions are atomic under concurrency, as on AWS."""
+"""moto_fixes: DynamoDB conditional writes and transactions are atomic under concurrency, as on AWS, and a
+cancelled transaction puts back exactly what it changed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from moto import mock_aws
 from local import moto_fixes
 
 TABLE = "atomic"
+RANGED = "ranged"
 THREADS = 24
 
 
@@ -26,6 +28,15 @@ def ddb() -> Iterator[object]:
             BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        )
+        client.create_table(
+            TableName=RANGED,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         )
         yield client
 
@@ -128,3 +139,54 @@ def test_parallel_transactions_are_all_or_nothing_and_never_seen_half_applied(dd
     assert wins == 30
     assert (_available(ddb, "A"), _available(ddb, "B"), _available(ddb, "C")) == (0, 0, 970)
     assert torn == []
+
+
+def test_a_cancelled_transaction_puts_back_exactly_what_it_changed_and_keeps_what_it_did_not_name(ddb):
+    def key(sk: str) -> dict:
+        return {"pk": {"S": "SKU#1"}, "sk": {"S": sk}}
+
+    for sk, n in (("LOC#A", 5), ("LOC#B", 5), ("LOC#C", 5), ("LOC#D", 5)):
+        ddb.put_item(TableName=RANGED, Item={**key(sk), "n": {"N": str(n)}, "tags": {"L": [{"S": "x"}]}})
+    _put(ddb, "OTHER", 1)
+    items = [
+        {"Put": {"TableName": RANGED, "Item": {**key("LOC#NEW"), "n": {"N": "1"}}}},
+        {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "NEW"}, "available": {"N": "1"}}}},
+        {
+            "Update": {
+                "TableName": RANGED,
+                "Key": key("LOC#A"),
+                "UpdateExpression": "SET n = n - :q, tags = list_append(tags, :t)",
+                "ExpressionAttributeValues": {":q": {"N": "2"}, ":t": {"L": [{"S": "y"}]}},
+            }
+        },
+        {"Delete": {"TableName": RANGED, "Key": key("LOC#B")}},
+        {
+            "Update": {
+                "TableName": RANGED,
+                "Key": key("LOC#C"),
+                "UpdateExpression": "SET n = n - :q",
+                "ConditionExpression": "n >= :q",
+                "ExpressionAttributeValues": {":q": {"N": "9"}},
+            }
+        },
+    ]
+    with pytest.raises(ClientError) as cancelled:
+        ddb.transact_write_items(TransactItems=items)
+    reasons = [r["Code"] for r in cancelled.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "None", "None", "ConditionalCheckFailed"]
+
+    stored = ddb.query(
+        TableName=RANGED, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "SKU#1"}}
+    )["Items"]
+    assert {i["sk"]["S"]: (i["n"]["N"], i["tags"]["L"]) for i in stored} == {
+        sk: ("5", [{"S": "x"}]) for sk in ("LOC#A", "LOC#B", "LOC#C", "LOC#D")
+    }
+    assert "Item" not in ddb.get_item(TableName=TABLE, Key={"pk": {"S": "NEW"}})
+    assert _available(ddb, "OTHER") == 1
+
+    items[-1]["Update"]["ExpressionAttributeValues"] = {":q": {"N": "1"}}
+    ddb.transact_write_items(TransactItems=items)  # the same, now possible: all of it happens
+    stored = ddb.query(
+        TableName=RANGED, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "SKU#1"}}
+    )["Items"]
+    assert {i["sk"]["S"]: i["n"]["N"] for i in stored} == {"LOC#A": "3", "LOC#C": "4", "LOC#D": "5", "LOC#NEW": "1"}
