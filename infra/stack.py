@@ -7,6 +7,7 @@ from constructs import Construct
 
 from infra.api import PartnerApi
 from infra.bus import EventBus
+from infra.channels import Channels
 from infra.config import EnvConfig
 from infra.functions import ARCHITECTURE, RUNTIME
 from infra.idempotency import IdempotencyTable
@@ -16,6 +17,7 @@ from infra.layers import Layers
 from infra.observability import Observability
 from infra.partners import PartnersTable
 from infra.platform import Platform
+from infra.reservations import Reservations
 from infra.security import DataKey
 
 
@@ -47,7 +49,30 @@ class DistrosyncStack(cdk.Stack):
         self.ingress = Ingress(
             self, "Ingress", platform=platform, partners=self.partners.table, idempotency=self.idempotency.table
         )
-        self.inventory = Inventory(self, "Inventory", platform=platform, api=self.api, ingress=self.ingress.handler)
+        self.inventory = Inventory(
+            self,
+            "Inventory",
+            platform=platform,
+            api=self.api,
+            ingress=self.ingress.handler,
+            partners=self.partners.table,
+        )
+        self.reservations = Reservations(
+            self,
+            "Reservations",
+            platform=platform,
+            api=self.api,
+            ingress=self.ingress.handler,
+            inventory_table=self.inventory.table,
+        )
+        self.channels = Channels(
+            self,
+            "Channels",
+            platform=platform,
+            api=self.api,
+            ingress=self.ingress.handler,
+            inventory_table=self.inventory.table,
+        )
         self.observability.add_row(
             "Ingress",
             self.observability.graph(

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from shared.api.app import create_app
+from shared.api.channel_gate import authenticate_channel, is_channel_webhook
 from shared.api.correlation import correlation_id
 from shared.api.deps import Deps
 from shared.api.gate import authenticate
@@ -35,9 +36,12 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     logger.set_correlation_id(meta.correlation_id)
     try:
-        partner = authenticate(
-            request, partners=deps.partners, secrets=deps.secrets, policy=deps.policy, now=time.time()
-        )
+        if is_channel_webhook(request):
+            partner = authenticate_channel(request, partners=deps.partners, secrets=deps.secrets, policy=deps.policy)
+        else:
+            partner = authenticate(
+                request, partners=deps.partners, secrets=deps.secrets, policy=deps.policy, now=time.time()
+            )
     except Problem as problem:
         count_rejection(problem.kind.slug)
         logger.info("request rejected", extra={"problem": problem.kind.slug, "path": request.path})

@@ -1,4 +1,8 @@
-"""Projects `inventory.adjusted` (SQS, from EventBridge) onto inventory positions; partial batch failures."""
+"""Inventory projector (SQS, from EventBridge): movements onto positions, then channel availability per SKU.
+
+Partial batch failures: a message that cannot be processed is reported alone; a failure while refreshing a
+SKU or publishing fails the messages that touched it (they are idempotent, so the retry is harmless).
+"""
 
 from __future__ import annotations
 
@@ -7,53 +11,86 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shared.aws.bus import PublishError, publish
 from shared.aws.inventory_store import InventoryStore
 from shared.canonical.envelope import utcnow
-from shared.canonical.inventory import InventoryAdjusted
 from shared.canonical.parse import envelope_from_eventbridge
 from shared.observability import MetricUnit, logger, metrics, tracer
-from shared.services.inventory_projection import InventoryProjector
+from shared.services.availability import ChannelAvailability, RefreshPlan, plan_refresh
+from shared.services.inventory_projection import InventoryProjector, MessageResult
 from shared.settings import ProjectorSettings
 
-projector = InventoryProjector(InventoryStore(ProjectorSettings.from_env().inventory_table))
+settings = ProjectorSettings.from_env()
+store = InventoryStore(settings.inventory_table)
+projector = InventoryProjector(store)
+availability = ChannelAvailability.from_settings(settings)
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-
-def _adjustment(body: str) -> Any:
-    envelope = envelope_from_eventbridge(body)
-    if not isinstance(envelope.data, InventoryAdjusted):
-        raise ValueError(f"projector does not handle {envelope.type}")
-    return envelope
-
-
 _parsed: dict[str, Any] = {}  # message id -> envelope, for the batch being processed
+_results: dict[str, MessageResult] = {}  # message id -> what it did
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
     try:
-        envelope = _parsed.pop(record.message_id, None) or _adjustment(record.body)
+        envelope = _parsed.pop(record.message_id, None) or envelope_from_eventbridge(record.body)
     except ValueError as exc:
         logger.error("unprocessable message", extra={"message_id": record.message_id, "error": str(exc)[:2000]})
         metrics.add_metric(name="Unprocessable", unit=MetricUnit.Count, value=1)
         raise
     logger.set_correlation_id(envelope.correlation_id)
-    decision = projector.project(envelope)
+    result = projector.project(envelope)
+    _results[record.message_id] = result
     lag_ms = (utcnow() - envelope.received_at).total_seconds() * 1000
     metrics.add_metric(name="EventLag", unit=MetricUnit.Milliseconds, value=max(lag_ms, 0))
-    metrics.add_metric(name=decision.outcome.value.capitalize(), unit=MetricUnit.Count, value=1)
-    logger.info(
-        "adjustment projected",
-        extra={
-            "event_id": envelope.id,
-            "subject": envelope.subject,
-            "outcome": decision.outcome.value,
-            "reason": decision.reason,
-            "on_hand": decision.position.on_hand,
-            "version": decision.position.version,
-        },
-    )
-    return decision.outcome.value
+    for sku, location, decision in result.decisions:
+        metrics.add_metric(name=decision.outcome.value.capitalize(), unit=MetricUnit.Count, value=1)
+        logger.info(
+            "movement projected",
+            extra={
+                "event_id": envelope.id,
+                "type": envelope.type,
+                "subject": f"{sku}@{location}",
+                "outcome": decision.outcome.value,
+                "reason": decision.reason,
+                "on_hand": decision.position.on_hand,
+                "available": decision.position.available,
+                "version": decision.position.version,
+            },
+        )
+    return envelope.type
+
+
+def _plan(failed: set[str]) -> list[tuple[str, list[str], RefreshPlan]]:
+    """Stage 2: one partition read per SKU touched, channel figures recomputed (nothing written yet)."""
+    by_sku: dict[str, list[str]] = {}
+    for message_id, result in _results.items():
+        for sku in result.skus:
+            by_sku.setdefault(sku, []).append(message_id)
+    plans = []
+    now = utcnow()
+    for sku, message_ids in by_sku.items():
+        last = _results[message_ids[-1]]
+        reports = [r for mid in message_ids for r in _results[mid].reports if r.data.sku == sku]
+        try:
+            partition = projector.reconcile_safety_stock(store.sku_partition(sku))
+            plan = plan_refresh(
+                sku,
+                partition.positions,
+                partition.other_items,
+                reports,
+                availability.channels(),
+                correlation_id=last.correlation_id,
+                causation_id=last.event_id,
+                now=now,
+            )
+        except Exception:
+            logger.exception("availability refresh failed", extra={"sku": sku, "messages": message_ids})
+            metrics.add_metric(name="RefreshFailed", unit=MetricUnit.Count, value=1)
+            failed.update(message_ids)
+            continue
+        plans.append((sku, message_ids, plan))
+    return plans
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -61,14 +98,37 @@ def record_handler(record: SQSRecord) -> str:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _parsed.clear()
-    for record in event.get("Records", []):
+    _results.clear()
+    records = event.get("Records", [])
+    for record in records:
         try:
-            _parsed[record["messageId"]] = _adjustment(record["body"])
+            _parsed[record["messageId"]] = envelope_from_eventbridge(record["body"])
         except (ValueError, KeyError):
             continue  # reported per record by record_handler
     projector.prefetch(_parsed.values())
     result = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
-    failed = len(result.get("batchItemFailures", []))
-    metrics.add_metric(name="Processed", unit=MetricUnit.Count, value=len(event.get("Records", [])) - failed)
-    metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=failed)
-    return result
+    failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
+    plans = _plan(failed)
+    # Publish, then record what was published: a crash in between re-publishes on retry (at least once),
+    # never loses a change. Snapshot outcomes of failed messages are published when they succeed.
+    events = [e for mid, result in _results.items() if mid not in failed for e in result.events]
+    events += [e for _, _, plan in plans for e in plan.events]
+    try:
+        if events:
+            publish(events, settings.event_bus_name)
+            metrics.add_metric(name="Published", unit=MetricUnit.Count, value=len(events))
+    except PublishError as exc:
+        logger.error("events not published; the batch will be retried", extra={"failures": exc.failures})
+        failed.update(_results)
+    else:
+        for sku, message_ids, plan in plans:
+            if plan.avail is None:
+                continue
+            try:
+                availability.store.save(sku, plan.avail, plan.expected_version, plan.records)
+            except Exception:
+                logger.exception("channel figures not recorded", extra={"sku": sku})
+                failed.update(message_ids)
+    metrics.add_metric(name="Processed", unit=MetricUnit.Count, value=len(records) - len(failed))
+    metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=len(failed))
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in sorted(failed)]}

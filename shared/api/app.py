@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from shared.api import inventory_routes
+from shared.api import channel_routes, inventory_routes, master_routes, query_routes, reservation_routes
 from shared.api.problem_response import field_errors, problem_response
 from shared.aws.bus import PublishError
 from shared.domain.errors import NotFound, OutOfScope
@@ -23,7 +23,8 @@ API_VERSION = "1.0.0"
 
 def create_app() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500)
-    app.include_router(inventory_routes.router)
+    for module in (inventory_routes, query_routes, master_routes, reservation_routes, channel_routes):
+        app.include_router(module.router)
 
     def render(problem: Problem) -> Response:
         count_rejection(problem.kind.slug)
@@ -99,6 +100,16 @@ def openapi_json(app: APIGatewayRestResolver | None = None) -> str:
                 name="X-Distrosync-Signature",
                 in_=APIKeyIn.header,
                 description='sha256=hex(HMAC-SHA256(signing secret, X-Distrosync-Timestamp + "." + raw body))',
+            ),
+            "shopifyHmac": APIKey(
+                name="X-Shopify-Hmac-Sha256",
+                in_=APIKeyIn.header,
+                description="Shopify webhooks: base64(HMAC-SHA256(app client secret, raw body)).",
+            ),
+            "webhookToken": APIKey(
+                name="X-Distrosync-Webhook-Token",
+                in_=APIKeyIn.header,
+                description="BigCommerce webhooks: the token issued by 'distrosync channels add'.",
             ),
         },
         security=[{"apiKey": [], "signature": []}],

@@ -45,6 +45,7 @@ def _availability(deps: Any) -> ChannelAvailability:
         "not read, and BigCommerce relative changes, are answered 202 with status 'ignored'."
     ),
     tags=["channels"],
+    security=[{"shopifyHmac": []}, {"webhookToken": []}],
     responses={
         202: {
             "description": "Accepted (channel.inventory_reported published) or ignored",

@@ -1,44 +1,185 @@
-"""Projecting `inventory.adjusted` events onto positions: read (batched), decide (pure), write (conditional)."""
+"""Projecting inventory events onto positions, then refreshing channel availability once per SKU per batch.
+
+Stage 1 (per message, in order): movements (adjustments, snapshot lines, receipts, incoming supply) are
+decided by the pure domain and written with a version condition; a batch costs one BatchGetItem plus one
+conditional write per applied movement (a concurrent writer costs a re-read and a retry).
+Stage 2 (per SKU touched by the batch, whatever the outcome): one Query of the SKU's partition, safety stock
+reconciled with the item master, channel figures recomputed; the events to publish are returned.
+Every step is idempotent, so a message retried after a failure in either stage changes nothing twice.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
-from shared.aws.inventory_store import InventoryStore, VersionConflict
-from shared.canonical.envelope import Envelope
-from shared.canonical.inventory import InventoryAdjusted
-from shared.domain.inventory_position import Decision, Outcome, Position, apply_adjustment
+from shared.aws.inventory_store import InventoryStore, SkuPartition, VersionConflict
+from shared.canonical.channel import ChannelInventoryReported
+from shared.canonical.envelope import Envelope, EventData
+from shared.canonical.inventory import (
+    IncomingUpdated,
+    InventoryAdjusted,
+    InventorySnapshotApplied,
+    InventorySnapshotReceived,
+    ReceiptPosted,
+    SnapshotLineOutcome,
+)
+from shared.canonical.items import ItemUpdated
+from shared.canonical.reservation import Reservation
+from shared.domain.inventory_position import (
+    Decision,
+    Outcome,
+    Position,
+    apply_adjusted,
+    apply_incoming_event,
+    apply_receipt_event,
+    apply_snapshot_line,
+    with_safety_stock,
+)
 
 MAX_CONFLICT_RETRIES = 5
+Decide = Callable[[Position | None], Decision]
+
+
+@dataclass
+class MessageResult:
+    """What one message did: decisions per position, SKUs to refresh, events it causes directly."""
+
+    decisions: list[tuple[str, str, Decision]] = field(default_factory=list)
+    skus: set[str] = field(default_factory=set)
+    reports: list[Envelope[ChannelInventoryReported]] = field(default_factory=list)
+    events: list[Envelope[Any]] = field(default_factory=list)
+    correlation_id: str = ""
+    event_id: str = ""
+
+
+def _movement_keys(envelope: Envelope[Any]) -> list[tuple[str, str]]:
+    data = envelope.data
+    if isinstance(data, InventorySnapshotReceived):
+        return [(line.sku, data.location) for line in data.lines]
+    if isinstance(data, InventoryAdjusted | ReceiptPosted | IncomingUpdated):
+        return [(data.sku, data.location)]
+    return []
 
 
 class InventoryProjector:
-    """Keeps the positions it has read or written during one batch, so a batch costs one BatchGetItem plus
-    one conditional write per applied event; a concurrent writer costs a re-read and a retry."""
+    """Keeps the positions it has read or written during one batch (see `prefetch`)."""
 
     def __init__(self, store: InventoryStore) -> None:
         self.store = store
         self._known: dict[tuple[str, str], Position | None] = {}
 
-    def prefetch(self, events: Iterable[Envelope[InventoryAdjusted]]) -> None:
-        keys = [(e.data.sku, e.data.location) for e in events]
-        self._known = {key: None for key in keys}
-        self._known.update(self.store.get_many(keys))
+    def prefetch(self, envelopes: Iterable[Envelope[Any]]) -> None:
+        keys = [key for envelope in envelopes for key in _movement_keys(envelope)]
+        self._known = dict.fromkeys(keys)
+        if keys:
+            self._known.update(self.store.get_many(keys))
 
-    def project(self, event: Envelope[InventoryAdjusted]) -> Decision:
-        key = (event.data.sku, event.data.location)
+    def project(self, envelope: Envelope[Any]) -> MessageResult:
+        """Apply one canonical event; raises on what must be retried (conflicts, AWS errors)."""
+        data: EventData = envelope.data
+        result = MessageResult(correlation_id=envelope.correlation_id, event_id=envelope.id)
+        if isinstance(data, InventoryAdjusted):
+            result.decisions.append(self._apply(data.sku, data.location, lambda p: apply_adjusted(p, envelope)))
+        elif isinstance(data, ReceiptPosted):
+            result.decisions.append(self._apply(data.sku, data.location, lambda p: apply_receipt_event(p, envelope)))
+        elif isinstance(data, IncomingUpdated):
+            result.decisions.append(self._apply(data.sku, data.location, lambda p: apply_incoming_event(p, envelope)))
+        elif isinstance(data, InventorySnapshotReceived):
+            outcomes = []
+            for line in data.lines:
+                sku, location, decision = self._apply(
+                    line.sku, data.location, lambda p, line=line: apply_snapshot_line(p, envelope, line)
+                )
+                result.decisions.append((sku, location, decision))
+                after = decision.position.on_hand
+                before = decision.on_hand_before
+                outcomes.append(
+                    SnapshotLineOutcome(
+                        sku=sku,
+                        outcome=decision.outcome.value,
+                        on_hand_before=before,
+                        on_hand_after=after,
+                        variance=after - (before or 0) if decision.outcome is Outcome.APPLIED else 0,
+                    )
+                )
+            applied = InventorySnapshotApplied(
+                location=data.location, snapshot_id=data.snapshot_id, part=data.part, parts=data.parts, lines=outcomes
+            )
+            result.events.append(
+                Envelope[InventorySnapshotApplied].wrap(
+                    applied,
+                    source_partner="distrosync",
+                    occurred_at=envelope.occurred_at,
+                    correlation_id=envelope.correlation_id,
+                    causation_id=envelope.id,
+                    event_id=f"{envelope.id}-applied",
+                )
+            )
+        elif isinstance(data, ItemUpdated):
+            result.skus.add(data.item.sku)
+        elif isinstance(data, ChannelInventoryReported):
+            result.skus.add(data.sku)
+            result.reports.append(envelope)
+        elif isinstance(getattr(data, "reservation", None), Reservation):
+            result.skus.update(line.sku for line in data.reservation.lines)  # type: ignore[attr-defined]
+        else:
+            raise ValueError(f"the projector does not handle {envelope.type}")
+        result.skus.update(sku for sku, _, _ in result.decisions)
+        return result
+
+    def _apply(self, sku: str, location: str, decide: Decide) -> tuple[str, str, Decision]:
+        key = (sku, location)
         current = self._known[key] if key in self._known else self.store.get(*key)
         for _ in range(MAX_CONFLICT_RETRIES):
-            decision = apply_adjustment(current, event)
+            decision = decide(current)
             if decision.outcome is not Outcome.APPLIED:
                 self._known[key] = current
-                return decision
+                return sku, location, decision
             try:
                 self.store.save(decision.position, expected_version=current.version if current else 0)
             except VersionConflict:
                 current = self.store.get(*key)
                 continue
             self._known[key] = decision.position
-            return decision
+            return sku, location, decision
         self._known.pop(key, None)
-        raise VersionConflict(f"{event.subject}: still conflicting after {MAX_CONFLICT_RETRIES} attempts")
+        raise VersionConflict(f"{sku}@{location}: still conflicting after {MAX_CONFLICT_RETRIES} attempts")
+
+    def reconcile_safety_stock(self, partition: SkuPartition) -> SkuPartition:
+        """Positions carry the item master's safety stock for their location (it is part of `available`)."""
+        item = partition.item
+        if not item:
+            return partition
+        default = int(item.get("safety_stock", 0))
+        by_location = {k: int(v) for k, v in (item.get("safety_stock_by_location") or {}).items()}
+        positions = []
+        for position in partition.positions:
+            wanted = by_location.get(position.location, default)
+            current = position
+            for _ in range(MAX_CONFLICT_RETRIES):
+                if current is None or current.safety_stock == wanted:
+                    break
+                updated = with_safety_stock(current, wanted)
+                try:
+                    self.store.save(updated, expected_version=current.version)
+                    current = updated
+                    break
+                except VersionConflict:
+                    current = self.store.get(current.sku, current.location)
+            else:
+                raise VersionConflict(f"{position.key}: safety stock still conflicting")
+            if current is not None:
+                self._known[(current.sku, current.location)] = current
+                positions.append(current)
+        return SkuPartition(
+            sku=partition.sku, positions=positions, item=partition.item, other_items=partition.other_items
+        )
+
+
+def reports_by_sku(reports: Iterable[Envelope[ChannelInventoryReported]]) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = {}
+    for report in reports:
+        grouped.setdefault(report.data.sku, []).append(report)
+    return grouped

@@ -66,6 +66,12 @@ class ChannelCredentials:
     webhook_secret_generated: bool  # True: a token we issued (show it once); False: the operator's own secret
 
 
+def channel_scopes(partner_id: str, settings: ChannelSettings) -> list[str]:
+    """A channel acts for itself and for the locations that feed it (it holds stock there for its carts)."""
+    locations = [f"location:{code}" for code in settings.locations] or ["location:*"]
+    return [f"channel:{partner_id}", *locations]
+
+
 class PartnerAdmin:
     def __init__(self, resources: StackResources) -> None:
         self.resources = resources
@@ -130,12 +136,12 @@ class PartnerAdmin:
         tier: str = "standard",
         webhook_secret: str | None = None,
     ) -> ChannelCredentials:
-        """Register a sales channel: API credentials, scope `channel:<id>`, and its webhook secret."""
+        """Register a sales channel: API credentials, its scopes (see `channel_scopes`), and its webhook secret."""
         if settings.platform not in WEBHOOK_PLATFORMS:
             if webhook_secret:
                 raise PartnerAdminError(f"platform {settings.platform} sends no webhooks distrosync reads")
             settings = settings.model_copy(update={"webhook_secret_name": None})
-            creds = self.add(partner_id, "channel", [f"channel:{partner_id}"], tier, channel=settings)
+            creds = self.add(partner_id, "channel", channel_scopes(partner_id, settings), tier, channel=settings)
             return ChannelCredentials(creds, None, False)
         if settings.platform in PLATFORM_ISSUED_SECRET and not webhook_secret:
             raise PartnerAdminError(
@@ -145,7 +151,7 @@ class PartnerAdmin:
         secret = webhook_secret or _new_signing_secret()
         settings = settings.model_copy(update={"webhook_secret_name": self._webhook_secret_name(partner_id)})
         creds = self.add(
-            partner_id, "channel", [f"channel:{partner_id}"], tier, channel=settings, webhook_secret=secret
+            partner_id, "channel", channel_scopes(partner_id, settings), tier, channel=settings, webhook_secret=secret
         )
         return ChannelCredentials(creds, secret, generated)
 
@@ -188,7 +194,7 @@ class PartnerAdmin:
                 name = self._webhook_secret_name(partner_id)
                 self._create_webhook_secret(name, webhook_secret, partner_id)
                 settings = settings.model_copy(update={"webhook_secret_name": name})
-        updated = partner.model_copy(update={"channel": settings})
+        updated = partner.model_copy(update={"channel": settings, "scopes": channel_scopes(partner_id, settings)})
         self.repo.put(updated)
         return updated
 

@@ -15,7 +15,7 @@ from shared.http.signing import sign, signature_matches
 def test_envelope_derives_type_subject_and_eventbridge_fields():
     data = InventoryAdjusted(sku="SKU-1", location="DC-EAST", delta=-2, reason="pick", sequence=7)
     env = Envelope[InventoryAdjusted].wrap(data, source_partner="wh-east", occurred_at=datetime(2026, 1, 1, tzinfo=UTC))
-    assert env.type == "inventory.adjusted" and env.schema_version == "1.0"
+    assert env.type == "inventory.adjusted" and env.schema_version == "1.1"
     assert env.subject == "SKU-1@DC-EAST"
     assert env.eventbridge_source == "distrosync.inventory" and env.detail_type == "inventory.adjusted"
     assert env.correlation_id == env.id  # a flow that starts here is its own correlation
