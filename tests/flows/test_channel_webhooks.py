@@ -153,7 +153,11 @@ def channel_records(rt):
 
 def test_channels_cli_registers_lists_and_changes_channels(cli, channels):
     shop, bc = channels["shopify-main"], channels["bc-store"]
-    assert shop["scopes"] == ["channel:shopify-main", "location:DC-EAST", "location:DC-WEST"] and shop["api_key"] and shop["signing_secret"]
+    assert (
+        shop["scopes"] == ["channel:shopify-main", "location:DC-EAST", "location:DC-WEST"]
+        and shop["api_key"]
+        and shop["signing_secret"]
+    )
     assert shop["channel"]["location_map"] == {SHOPIFY_LOCATION: "DC-EAST"}
     assert shop["webhook_url"].endswith("/v1/channels/shopify-main/webhooks")
     assert "webhook_token" not in shop  # Shopify signs with the app's secret: nothing of ours to show
