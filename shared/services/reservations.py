@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.aws.bus import publish
 from shared.aws.reservation_store import ReservationStore, TxOutcome
@@ -60,8 +60,10 @@ from shared.domain.reservations import (
 )
 from shared.domain.scopes import allows
 from shared.observability import logger
-from shared.services.inventory_ingest import RequestMeta
-from shared.services.master_data import MasterData, Need
+
+if TYPE_CHECKING:  # the expiry sweeper imports this module: it needs neither
+    from shared.services.inventory_ingest import RequestMeta
+    from shared.services.master_data import MasterData
 
 ATTEMPTS = 5  # per write, against DynamoDB's TransactionConflict, and per decision, against concurrent writers
 BACKOFF_SECONDS = 0.02
@@ -142,6 +144,8 @@ class ReservationService:
         converted = [(i, line) for i, line in enumerate(draft.lines) if line.unit != EACH]
         items = None
         if converted and self.master is not None:
+            from shared.services.master_data import Need
+
             needs = [Need(sku=line.sku, unit=line.unit, at=f"/lines/{i}") for i, line in converted]
             items = self.master.require(needs).items
         return to_eaches(draft.lines, items)

@@ -238,10 +238,15 @@ def test_more_than_99_positions_are_reserved_in_chunks_and_released_in_full(rt, 
     positions = store.get_many((sku, "DC-EAST") for sku in BULK)
     assert {(p.reserved, p.available) for p in positions.values()} == {(2, 3)}
 
+    order = reserve(client, "BIG-2", *(line(sku, 1) for sku in BULK))  # an order: no expiry
+    assert order.status == 201 and order.json()["expires_at"] is None
+    stored = aws("dynamodb").get_item(TableName=table_names(rt)[0], Key={"reservation_id": {"S": "wh-east:BIG-2"}})
+    assert {"expiry_shard", "expires_at", "hold_seconds"}.isdisjoint(stored["Item"])  # not in the expiry index
+
     released = client.post(f"{PATH}/BIG-1/release", {})
     assert released.status == 200 and released.json()["status"] == "released"
     positions = store.get_many((sku, "DC-EAST") for sku in BULK)
-    assert {(p.reserved, p.available, p.version) for p in positions.values()} == {(0, 5, 3)}
+    assert {(p.committed, p.reserved, p.available, p.version) for p in positions.values()} == {(1, 0, 4, 4)}
 
 
 def test_when_a_later_chunk_is_short_the_chunks_applied_are_given_back(rt, client):
