@@ -33,6 +33,7 @@ SETTINGS = {
     "PARTNERS_TABLE_NAME": "distrosync-bench-partners",
     "IDEMPOTENCY_TABLE_NAME": "distrosync-bench-idempotency",
     "INVENTORY_TABLE_NAME": "distrosync-bench-inventory",
+    "RESERVATIONS_TABLE_NAME": "distrosync-bench-reservations",
     "EVENT_BUS_NAME": "distrosync-bench-bus",
     "PARTNER_SECRETS_PREFIX": "distrosync-bench/partners/",
     "SIGNATURE_MAX_SKEW_SECONDS": "300",

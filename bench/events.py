@@ -13,7 +13,6 @@ from typing import Any
 from bench.common import corpus
 from shared.aws.bus import to_entry
 from shared.canonical.envelope import Envelope
-from shared.canonical.inventory import InventoryAdjusted
 from shared.http.signing import signed_headers
 
 API_TEMPLATE = corpus("powertools_apiGatewayProxyEvent.json")
@@ -21,25 +20,46 @@ SQS_TEMPLATE = corpus("powertools_sqsEvent.json")["Records"][0]
 EVENTBRIDGE_TEMPLATE = corpus("powertools_eventBridgeEvent.json")
 
 ADJUSTMENTS_PATH = "/v1/inventory/adjustments"
+RESERVATIONS_PATH = "/v1/reservations"
 
 
-def adjustment_body(sku: str, location: str, sequence: int, delta: int = -1) -> bytes:
-    body = {
+def adjustment_body(
+    sku: str, location: str, sequence: int, *, delta: int | None = -1, on_hand: int | None = None
+) -> bytes:
+    """A pick of `delta` (default), or a cycle count of `on_hand`."""
+    body: dict[str, Any] = {
         "sku": sku,
         "location": location,
-        "delta": delta,
-        "reason": "pick",
         "sequence": sequence,
         "occurred_at": datetime.now(UTC).isoformat(),
-        "reference": f"PICK-{sequence}",
+    }
+    if on_hand is not None:
+        body.update(on_hand=on_hand, reason="cycle_count", reference=f"COUNT-{sequence}")
+    else:
+        body.update(delta=delta, reason="pick", reference=f"PICK-{sequence}")
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def reservation_body(reference: str, lines: list[tuple[str, str, int, str]], kind: str = "order") -> bytes:
+    """`lines`: (sku, location, quantity, unit)."""
+    body = {
+        "reference": reference,
+        "kind": kind,
+        "lines": [{"sku": s, "location": loc, "quantity": q, "unit": u} for s, loc, q, u in lines],
     }
     return json.dumps(body, separators=(",", ":")).encode()
 
 
 def api_event(
-    body: bytes, *, api_key_id: str, secret: str, timestamp: int, idempotency_key: str | None = None
+    body: bytes,
+    *,
+    api_key_id: str,
+    secret: str,
+    timestamp: int,
+    idempotency_key: str | None = None,
+    path: str = ADJUSTMENTS_PATH,
 ) -> dict[str, Any]:
-    """A signed `POST /v1/inventory/adjustments` REST proxy event, shaped like the corpus one."""
+    """A signed `POST <path>` REST proxy event, shaped like the corpus one."""
     event = copy.deepcopy(API_TEMPLATE)
     headers = {
         "Host": "api.distrosync.example",
@@ -54,8 +74,8 @@ def api_event(
     context = event["requestContext"]
     context.update(
         httpMethod="POST",
-        path=f"/dev{ADJUSTMENTS_PATH}",
-        resourcePath=ADJUSTMENTS_PATH,
+        path=f"/dev{path}",
+        resourcePath=path,
         requestId=request_id,
         extendedRequestId=request_id,
         stage="dev",
@@ -63,8 +83,8 @@ def api_event(
     context["identity"].update(apiKey=headers["X-Api-Key"], apiKeyId=api_key_id)
     context["identity"].pop("clientCert", None)
     event.update(
-        resource=ADJUSTMENTS_PATH,
-        path=ADJUSTMENTS_PATH,
+        resource=path,
+        path=path,
         httpMethod="POST",
         headers=headers,
         multiValueHeaders={k: [v] for k, v in headers.items()},
@@ -74,11 +94,6 @@ def api_event(
         isBase64Encoded=False,
     )
     return event
-
-
-def adjusted(partner_id: str, sku: str, location: str, sequence: int, delta: int = -1) -> Envelope[InventoryAdjusted]:
-    data = InventoryAdjusted(sku=sku, location=location, delta=delta, reason="pick", sequence=sequence)
-    return Envelope[InventoryAdjusted].wrap(data, source_partner=partner_id, occurred_at=datetime.now(UTC))
 
 
 def eventbridge_body(envelope: Envelope[Any], bus_name: str) -> str:
@@ -118,12 +133,34 @@ def sqs_event(bodies: list[str], queue_arn: str) -> dict[str, Any]:
     return {"Records": records}
 
 
-def signed_adjustment_event(i: int, *, api_key_id: str, secret: str, skus: int = 100) -> dict[str, Any]:
-    """The i-th distinct signed adjustment (its own SKU slot, sequence and idempotency key)."""
+def signed_adjustment_event(
+    i: int,
+    *,
+    api_key_id: str,
+    secret: str,
+    skus: int = 100,
+    location: str = "DC-EAST",
+    on_hand: int | None = None,
+) -> dict[str, Any]:
+    """The i-th distinct signed adjustment (its own SKU slot, sequence and idempotency key): a pick of one unit,
+    or a count of `on_hand`."""
     return api_event(
-        adjustment_body(f"SKU-{i % skus}", "DC-EAST", i),
+        adjustment_body(f"SKU-{i % skus}", location, i, on_hand=on_hand),
         api_key_id=api_key_id,
         secret=secret,
         timestamp=int(time.time()),
         idempotency_key=uuid.uuid4().hex,
+    )
+
+
+def signed_reservation_event(
+    reference: str, lines: list[tuple[str, str, int, str]], *, api_key_id: str, secret: str
+) -> dict[str, Any]:
+    """A signed `POST /v1/reservations` (no Idempotency-Key: the reference is the reservation's identity)."""
+    return api_event(
+        reservation_body(reference, lines),
+        api_key_id=api_key_id,
+        secret=secret,
+        timestamp=int(time.time()),
+        path=RESERVATIONS_PATH,
     )
