@@ -70,7 +70,8 @@ class InsufficientStock(ReservationError):
     def __init__(self, lines: Sequence[LineShortfall]) -> None:
         self.lines = list(lines)
         short = [f"{s.sku}@{s.location} short by {s.shortfall}" for s in self.lines if s.shortfall]
-        super().__init__("not enough available stock: " + (", ".join(short) or "stock changed; retry"))
+        named = ", ".join(short[:5]) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
+        super().__init__("not enough available stock: " + (named or "stock changed; retry"))
 
 
 class ReservationConflict(ReservationError):

@@ -133,6 +133,16 @@ def test_the_shortfall_lists_every_line_and_a_missing_or_negative_position_has_n
     ]
 
 
+def test_the_refusal_names_the_first_short_lines_and_counts_the_rest():
+    lines = eaches(*(line(f"S-{i}", 2) for i in range(8)))
+    refusal = r.InsufficientStock(r.shortfalls(lines, {("S-0", "DC-EAST"): 5}))
+    assert str(refusal) == (
+        "not enough available stock: S-1@DC-EAST short by 2, S-2@DC-EAST short by 2, S-3@DC-EAST short by 2, "
+        "S-4@DC-EAST short by 2, S-5@DC-EAST short by 2 and 2 more"
+    )
+    assert len(refusal.lines) == 8
+
+
 # ---------------------------------------------------------------------------------------- close & sweep
 def _record(status: str, applied: int, *, chunks: int = 1, expires_at=NOW, created_at=NOW) -> r.ReservationRecord:
     base = r.new_record("p", draft(line("A", 1)), eaches(line("A", 1)), now=created_at, correlation_id="c")
