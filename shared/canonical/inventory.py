@@ -41,11 +41,6 @@ LotCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-
 Reference = Annotated[str, Field(min_length=1, max_length=128)]
 
 
-def check_delta_or_on_hand(delta: int | None, on_hand: int | None) -> None:
-    if (delta is None) == (on_hand is None):
-        raise ValueError("give exactly one of 'delta' or 'on_hand'")
-
-
 class StatusChange(BaseModel):
     """Stock moved between statuses at the same location (on hand does not change)."""
 
