@@ -98,6 +98,7 @@ class DistrosyncStack(cdk.Stack):
             "PartnersTableName": self.partners.table.table_name,
             "IdempotencyTableName": self.idempotency.table.table_name,
             "InventoryTableName": self.inventory.table.table_name,
+            "ReservationsTableName": self.reservations.table.table_name,
             "PartnerSecretsPrefix": self.config.partner_secrets_prefix,
             "DataKeyArn": self.key.key_arn,
             "AlarmTopicArn": self.observability.topic.topic_arn,

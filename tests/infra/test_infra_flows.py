@@ -51,11 +51,29 @@ def test_every_rule_target_has_a_dead_letter_queue_and_retry_policy(template_dic
             _assert_alarmed(template_dict, ref_id(target["DeadLetterConfig"]["Arn"]))
 
 
-def test_inventory_adjusted_rule_pattern(dev_template_dict):
-    patterns = [props(rule)["EventPattern"] for _, rule in resources(dev_template_dict, "AWS::Events::Rule")]
-    assert {"source": ["distrosync.inventory"], "detail-type": ["inventory.adjusted"]} in patterns
-    for _, rule in resources(dev_template_dict, "AWS::Events::Rule"):
-        assert ref_id(props(rule)["EventBusName"]).startswith("EventsBus")
+def test_projector_rule_pattern_is_derived_from_its_event_types(dev_template_dict):
+    from infra.inventory import PROJECTED_EVENTS
+    from shared.canonical.envelope import eventbridge_source
+
+    patterns = [
+        props(rule)["EventPattern"]
+        for _, rule in resources(dev_template_dict, "AWS::Events::Rule")
+        if "EventPattern" in props(rule)
+    ]
+    expected = {
+        "source": sorted({eventbridge_source(t) for t in PROJECTED_EVENTS}),
+        "detail-type": PROJECTED_EVENTS,
+    }
+    assert expected in patterns
+    assert "location.updated" not in expected["detail-type"]  # moves no stock, changes no channel figure
+
+
+def test_pattern_rules_are_on_the_custom_bus_and_schedules_on_the_default_one(dev_template_dict):
+    for lid, rule in resources(dev_template_dict, "AWS::Events::Rule"):
+        if "EventPattern" in props(rule):
+            assert ref_id(props(rule)["EventBusName"]).startswith("EventsBus"), lid
+        else:
+            assert "ScheduleExpression" in props(rule) and "EventBusName" not in props(rule), lid
 
 
 def test_every_queue_is_kms_encrypted_and_ssl_only(template_dict):

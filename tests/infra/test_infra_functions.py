@@ -100,10 +100,40 @@ def test_ingress_permissions(dev_template_dict):
     assert any("events:PutEvents" in _actions(s) for s in statements)
     assert any("kms:Decrypt" in _actions(s) for s in statements)
     writes = [s for s in statements if "dynamodb:PutItem" in _actions(s)]
-    assert writes and all(ref_id(s["Resource"]).startswith("IdempotencyTable") for s in writes)
+    written = {
+        _table(r) for s in writes for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    }
+    # idempotency records; master data; reservations (and their positions' arithmetic). Not the partners table.
+    assert written == {"IdempotencyTable", "InventoryTable", "ReservationsTable"}
+
+
+def _table(resource):
+    """The logical id prefix of the table a statement resource names (its ARN, or its index ARNs)."""
+    if "Fn::Join" in resource:
+        resource = resource["Fn::Join"][1][0]
+    return ref_id(resource).rstrip("0123456789ABCDEF")
 
 
 def test_projector_writes_only_the_inventory_table(dev_template_dict):
     lid = _functions(dev_template_dict)["projector"][0]
     writes = [s for s in _statements(dev_template_dict, lid) if "dynamodb:PutItem" in _actions(s)]
     assert writes and all(ref_id(s["Resource"]).startswith("InventoryTable") for s in writes)
+
+
+def test_reservation_expiry_runs_every_minute_and_writes_only_reservations_and_positions(dev_template_dict):
+    lid, function = _functions(dev_template_dict)["reservation_expiry"]
+    env = props(function)["Environment"]["Variables"]
+    assert {"RESERVATIONS_TABLE_NAME", "INVENTORY_TABLE_NAME", "EVENT_BUS_NAME"} <= set(env)
+    statements = list(_statements(dev_template_dict, lid))
+    writes = [s for s in statements if "dynamodb:PutItem" in _actions(s)]
+    written = {
+        _table(r) for s in writes for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    }
+    assert written == {"ReservationsTable", "InventoryTable"}
+    assert any("events:PutEvents" in _actions(s) for s in statements)
+    (schedule,) = [
+        props(rule)
+        for _, rule in resources(dev_template_dict, "AWS::Events::Rule")
+        if props(rule).get("ScheduleExpression") and any(ref_id(t["Arn"]) == lid for t in props(rule)["Targets"])
+    ]
+    assert schedule["ScheduleExpression"] == "rate(1 minute)"

@@ -16,6 +16,7 @@ CONTRACT_OUTPUTS = {
     "PartnersTableName",
     "IdempotencyTableName",
     "InventoryTableName",
+    "ReservationsTableName",
     "PartnerSecretsPrefix",
     "DataKeyArn",
     "AlarmTopicArn",
