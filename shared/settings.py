@@ -20,7 +20,7 @@ class IngressSettings:
     inventory_table: str
     event_bus_name: str
     partner_secrets_prefix: str
-    reservations_table: str = ""
+    reservations_table: str
     signature_max_skew_seconds: int = 300
     max_body_bytes: int = 1024 * 1024
 
@@ -32,7 +32,7 @@ class IngressSettings:
             inventory_table=_required("INVENTORY_TABLE_NAME"),
             event_bus_name=_required("EVENT_BUS_NAME"),
             partner_secrets_prefix=_required("PARTNER_SECRETS_PREFIX"),
-            reservations_table=os.environ.get("RESERVATIONS_TABLE_NAME", ""),
+            reservations_table=_required("RESERVATIONS_TABLE_NAME"),
             signature_max_skew_seconds=int(os.environ.get("SIGNATURE_MAX_SKEW_SECONDS", "300")),
             max_body_bytes=int(os.environ.get("MAX_BODY_BYTES", str(1024 * 1024))),
         )

@@ -39,4 +39,5 @@ class RawRequest:
 
     @property
     def has_body(self) -> bool:
-        return self.method in ("POST", "PUT", "PATCH")
+        """A body to check as JSON: POST/PUT/PATCH with content (an action like `.../release` may send none)."""
+        return self.method in ("POST", "PUT", "PATCH") and bool(self.body)
