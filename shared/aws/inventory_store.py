@@ -128,22 +128,30 @@ class InventoryStore:
 
     def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Position]:
         """One BatchGetItem per 100 keys (unprocessed keys are fetched again)."""
-        wanted = list(dict.fromkeys(keys))
+        return self.get_many_with_items(keys, ())[0]
+
+    def get_many_with_items(
+        self, keys: Iterable[tuple[str, str]], skus: Iterable[str]
+    ) -> tuple[dict[tuple[str, str], Position], dict[str, dict[str, Any]]]:
+        """Positions and the item master records of `skus`, in the same BatchGetItem calls (100 keys each)."""
+        wanted = [position_key(*k) for k in dict.fromkeys(keys)]
+        wanted += [{"pk": {"S": f"{SKU_PREFIX}{sku}"}, "sk": {"S": "ITEM"}} for sku in dict.fromkeys(skus)]
         found: dict[tuple[str, str], Position] = {}
+        masters: dict[str, dict[str, Any]] = {}
         for start in range(0, len(wanted), BATCH_GET_LIMIT):
             request: dict[str, Any] = {
-                self.table_name: {
-                    "Keys": [position_key(*k) for k in wanted[start : start + BATCH_GET_LIMIT]],
-                    "ConsistentRead": True,
-                }
+                self.table_name: {"Keys": wanted[start : start + BATCH_GET_LIMIT], "ConsistentRead": True}
             }
             while request:
                 response = client("dynamodb").batch_get_item(RequestItems=request)
                 for item in response["Responses"].get(self.table_name, []):
-                    position = position_from_item(item)
-                    found[(position.sku, position.location)] = position
+                    if item["sk"]["S"] == "ITEM":
+                        masters[item["pk"]["S"].removeprefix(SKU_PREFIX)] = from_item(item)
+                    else:
+                        position = position_from_item(item)
+                        found[(position.sku, position.location)] = position
                 request = response.get("UnprocessedKeys") or {}
-        return found
+        return found, masters
 
     def sku_partition(self, sku: str, *, consistent: bool = True) -> SkuPartition:
         """All items of the SKU (positions, item master, channel records): one Query, paginated if large."""

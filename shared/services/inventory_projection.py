@@ -69,12 +69,20 @@ class InventoryProjector:
     def __init__(self, store: InventoryStore) -> None:
         self.store = store
         self._known: dict[tuple[str, str], Position | None] = {}
+        self._masters: dict[str, dict[str, Any]] = {}
 
     def prefetch(self, envelopes: Iterable[Envelope[Any]]) -> None:
+        """Read the batch's positions, and the item master of their SKUs (so that a position created here
+        starts with its safety stock), with one BatchGetItem per 100 keys."""
         keys = [key for envelope in envelopes for key in _movement_keys(envelope)]
         self._known = dict.fromkeys(keys)
+        self._masters = {}
         if keys:
-            self._known.update(self.store.get_many(keys))
+            positions, self._masters = self.store.get_many_with_items(keys, (sku for sku, _ in keys))
+            self._known.update(positions)
+
+    def _new_position(self, sku: str, location: str) -> Position:
+        return Position(sku=sku, location=location, safety_stock=safety_stock_at(self._masters.get(sku), location))
 
     def project(self, envelope: Envelope[Any]) -> MessageResult:
         """Apply one canonical event; raises on what must be retried (conflicts, AWS errors)."""
@@ -133,7 +141,7 @@ class InventoryProjector:
         key = (sku, location)
         current = self._known[key] if key in self._known else self.store.get(*key)
         for _ in range(MAX_CONFLICT_RETRIES):
-            decision = decide(current)
+            decision = decide(current if current is not None else self._new_position(sku, location))
             if decision.outcome is not Outcome.APPLIED:
                 self._known[key] = current
                 return sku, location, decision
@@ -152,11 +160,9 @@ class InventoryProjector:
         item = partition.item
         if not item:
             return partition
-        default = int(item.get("safety_stock", 0))
-        by_location = {k: int(v) for k, v in (item.get("safety_stock_by_location") or {}).items()}
         positions = []
         for position in partition.positions:
-            wanted = by_location.get(position.location, default)
+            wanted = safety_stock_at(item, position.location)
             current = position
             for _ in range(MAX_CONFLICT_RETRIES):
                 if current is None or current.safety_stock == wanted:
@@ -178,8 +184,9 @@ class InventoryProjector:
         )
 
 
-def reports_by_sku(reports: Iterable[Envelope[ChannelInventoryReported]]) -> dict[str, list[Any]]:
-    grouped: dict[str, list[Any]] = {}
-    for report in reports:
-        grouped.setdefault(report.data.sku, []).append(report)
-    return grouped
+def safety_stock_at(item: dict[str, Any] | None, location: str) -> int:
+    """The item master's safety stock at `location` (its per-location override, else its default)."""
+    if not item:
+        return 0
+    overrides = item.get("safety_stock_by_location") or {}
+    return int(overrides.get(location, item.get("safety_stock", 0)))
