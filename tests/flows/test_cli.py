@@ -51,6 +51,14 @@ def test_partners_add_list_rotate_against_the_served_runtime(served, capsys):
     creds = json.loads(out)
     assert creds["partner_id"] == "wh-east" and len(creds["api_key"]) >= 20 and creds["signing_secret"]
 
+    code, out, _ = run_cli(
+        capsys, "partners", "add", "--id", "erp", "--kind", "erp", "--scope", "*", "--local", "--json"
+    )
+    erp_creds = json.loads(out)
+    erp = PartnerClient(http_transport(url), erp_creds["api_key"], erp_creds["signing_secret"])
+    assert erp.request("PUT", "/v1/locations/DC-EAST", json_body={"sequence": 1}).status == 200
+    assert erp.request("PUT", "/v1/items/SKU-9", json_body={"sequence": 1}).status == 200
+
     client = PartnerClient(http_transport(url), creds["api_key"], creds["signing_secret"])
     body = {
         "sku": "SKU-9",
@@ -103,8 +111,10 @@ def test_demo_runs_the_flow_and_exits_zero(dev_template_path, monkeypatch, capsy
     monkeypatch.setattr(local_session, "local_template", lambda env_name, **kw: dev_template_path)
     code, out, _ = run_cli(capsys, "demo")
     assert code == 0, out
-    assert "200: on_hand 141, available 141" in out
+    assert "on_hand 141, committed 0, reserved 10" in out and "available 120" in out
     assert "replayed, nothing new published" in out and "403 out-of-scope" in out
+    assert "409 insufficient-stock" in out and "422 negative-on-hand" in out and "422 too-many-lines" in out
+    assert "ATP rises with confirmed supply (120 -> 144 -> 336)" in out and "Shopify says untracked" in out
     assert "demo completed" in out
 
 

@@ -20,6 +20,9 @@ def test_samples_have_the_shapes_of_the_corpus_events():
         event = load(sample)
         assert set(api) - {"version"} <= set(event), sample.name  # "version" is HTTP API v1-format only
         assert set(api["requestContext"]) - {"authorizer"} <= set(event["requestContext"]), sample.name
+    scheduled = load(CORPUS / "powertools_eventBridgeEvent.json")
+    for sample in (SAMPLES / "reservation_expiry").glob("*.json"):
+        assert set(scheduled) - {"replay-name"} <= set(load(sample)), sample.name  # replay-name: replays only
     for sample in (SAMPLES / "projector").glob("*.json"):
         record = load(sample)["Records"][0]
         assert set(sqs["Records"][0]) <= set(record), sample.name
@@ -44,3 +47,8 @@ def test_the_ingress_refuses_its_replayed_sample_as_stale(rt, warehouse):
     result = rt.invoke("ingress", event).result()
     assert result["statusCode"] == 401
     assert json.loads(result["body"])["type"] == "urn:distrosync:problem:stale-timestamp"
+
+
+def test_the_expiry_sweeper_accepts_its_scheduled_sample(rt):
+    invocation = rt.invoke("reservation_expiry", load(SAMPLES / "reservation_expiry" / "scheduled_event.json"))
+    assert invocation.ok, invocation.error
