@@ -106,6 +106,7 @@ def _count(action: str, replayed: bool) -> None:
 def create_reservation(body: Annotated[ReservationRequest, Body()]) -> Response[Reservation]:
     ctx = router.context
     with _as_problems():
+        body = ctx["deps"].master.with_location_codes(body)  # a line may name its location by GLN
         reservation, replayed = _service().create(body.to_draft(), ctx["partner"], ctx["meta"])
     _count("Created", replayed)
     metrics.add_metric(name="ReservationLines", unit=MetricUnit.Count, value=len(reservation.lines))

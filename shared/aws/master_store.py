@@ -3,7 +3,9 @@
 - item: `pk=SKU#<sku>`, `sk=ITEM`, the `Item` fields as top-level attributes;
 - location: `pk=LOC#<code>`, `sk=LOCATION`, the `Location` fields;
 - cross-reference: `pk=XREF#<system>#<id>`, `sk=XREF`, attributes `sku`, `system`, `external_id`; written in the
-  same transaction as its item, so an item and its cross-references never disagree.
+  same transaction as its item, so an item and its cross-references never disagree;
+- a location's GLN: `pk=XREF#gln#<gln>`, `sk=XREF`, attributes `location`, `system` (`gln`), `external_id`;
+  written in the same transaction as its location.
 
 Every record also carries `sequence` (the ERP's version), `updated_at`, `updated_by` and, until its event is
 known to be published, `outbox` (the envelope as JSON): a writer that finds an outbox publishes it (see
@@ -71,6 +73,18 @@ class CrossReferenceTaken(Exception):
         self.system, self.external_id, self.sku = system, external_id, sku
         owner = f"SKU '{sku}'" if sku else "another SKU"
         super().__init__(f"cross-reference {system}:{external_id} already points at {owner}")
+
+
+class GlnTaken(Exception):
+    """The GLN already identifies another location."""
+
+    def __init__(self, gln: str, location: str | None) -> None:
+        self.gln, self.location = gln, location
+        owner = f"location '{location}'" if location else "another location"
+        super().__init__(f"GLN {gln} already identifies {owner}")
+
+
+GLN_SYSTEM = "gln"
 
 
 def _attributes(stored: Versioned[Any], keys: dict[str, Any]) -> dict[str, Any]:
@@ -144,6 +158,14 @@ class MasterStore:
         for raw in self._batch_get([xref_key(s, i) for s, i in wanted], consistent=False):
             data = from_item(raw)
             found[(data["system"], data["external_id"])] = data["sku"]
+        return found
+
+    def locations_by_gln(self, glns: Iterable[str]) -> dict[str, str]:
+        """GLN -> location code, for the GLNs some location carries."""
+        found: dict[str, str] = {}
+        for raw in self._batch_get([xref_key(GLN_SYSTEM, g) for g in dict.fromkeys(glns)], consistent=False):
+            data = from_item(raw)
+            found[data["external_id"]] = data["location"]
         return found
 
     def _batch_get(self, keys: list[dict[str, Any]], *, consistent: bool) -> list[dict[str, Any]]:
@@ -229,16 +251,59 @@ class MasterStore:
             raise
 
     def put_location(self, new: StoredLocation, previous: StoredLocation | None) -> None:
-        """Write the location over the version read; raises `Superseded`."""
+        """Write the location, and its GLN reference when the GLN changed, in one transaction over the version
+        read; raises `Superseded` or `GlnTaken`."""
+        code = new.record.code
+        old_gln, new_gln = previous.record.gln if previous else None, new.record.gln
+        owner = {":code": {"S": code}}
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _attributes(new, location_key(code)),
+                    **_version_condition(previous),
+                }
+            }
+        ]
+        if new_gln and new_gln != old_gln:
+            record = {"location": code, "system": GLN_SYSTEM, "external_id": new_gln}
+            actions.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": to_item({**{k: v["S"] for k, v in xref_key(GLN_SYSTEM, new_gln).items()}, **record}),
+                        "ConditionExpression": "attribute_not_exists(pk) OR #location = :code",
+                        "ExpressionAttributeNames": {"#location": "location"},
+                        "ExpressionAttributeValues": owner,
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            )
+        if old_gln and old_gln != new_gln:
+            actions.append(
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": xref_key(GLN_SYSTEM, old_gln),
+                        "ConditionExpression": "attribute_not_exists(pk) OR #location = :code",
+                        "ExpressionAttributeNames": {"#location": "location"},
+                        "ExpressionAttributeValues": owner,
+                    }
+                }
+            )
         ddb = client("dynamodb")
         try:
-            ddb.put_item(
-                TableName=self.table_name,
-                Item=_attributes(new, location_key(new.record.code)),
-                **_version_condition(previous),
-            )
-        except ddb.exceptions.ConditionalCheckFailedException as exc:
-            raise Superseded(new.record.code) from exc
+            ddb.transact_write_items(TransactItems=actions)
+        except ddb.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            gln_refused = len(reasons) > 1 and reasons[1].get("Code") == "ConditionalCheckFailed"
+            if new_gln and new_gln != old_gln and gln_refused:
+                old = reasons[1].get("Item")
+                taken_by = from_item(old).get("location") if old else self.locations_by_gln([new_gln]).get(new_gln)
+                raise GlnTaken(new_gln, taken_by) from exc
+            if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                raise Superseded(code) from exc
+            raise
 
     def clear_item_outbox(self, sku: str, sequence: int) -> None:
         self._clear_outbox(item_key(sku), sequence)

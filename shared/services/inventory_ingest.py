@@ -180,6 +180,7 @@ class InventoryIngest:
         self.master = master
 
     def adjustment(self, body: AdjustmentRequest, partner: Partner, meta: RequestMeta) -> tuple[Accepted, bool]:
+        body = self.master.with_location_codes(body)
         negative = _negative_counts("", body.on_hand, body.unavailable or {})
         if negative:
             _refuse_negative(negative)
@@ -209,6 +210,7 @@ class InventoryIngest:
         return self.intake.accept(partner, meta, key=key, payload=body, events=[data], occurred_at=body.occurred_at)
 
     def snapshot(self, body: SnapshotRequest, partner: Partner, meta: RequestMeta) -> tuple[Accepted, bool]:
+        body = self.master.with_location_codes(body)
         _check_line_count(len(body.lines), MAX_SNAPSHOT_LINES)
         _refuse_repeats([(f"/lines/{i}/sku", line.sku) for i, line in enumerate(body.lines)], "SKU")
         negative = [
@@ -250,6 +252,7 @@ class InventoryIngest:
         return self.intake.accept(partner, meta, key=key, payload=body, events=events, occurred_at=body.taken_at)
 
     def receipt(self, body: ReceiptRequest, partner: Partner, meta: RequestMeta) -> tuple[Accepted, bool]:
+        body = self.master.with_location_codes(body)
         _check_scope(partner, [body.location])
         resolved = self.master.require([Need(sku=body.sku, location=body.location, unit=body.unit)])
         data = ReceiptPosted(
@@ -265,6 +268,7 @@ class InventoryIngest:
         return self.intake.accept(partner, meta, key=key, payload=body, events=[data], occurred_at=body.occurred_at)
 
     def incoming(self, body: IncomingRequest, partner: Partner, meta: RequestMeta) -> tuple[Accepted, bool]:
+        body = self.master.with_location_codes(body)
         _check_line_count(len(body.lines), MAX_INCOMING_LINES)
         _refuse_repeats([(f"/lines/{i}/line", line.line) for i, line in enumerate(body.lines)], "line")
         undated = [

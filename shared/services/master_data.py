@@ -13,6 +13,7 @@ that could not be published is published by the next write that reads the record
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -20,8 +21,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
+from pydantic import BaseModel
+
 from shared.aws.bus import publish
-from shared.aws.master_store import CrossReferenceTaken, MasterStore, Superseded, Versioned
+from shared.aws.master_store import CrossReferenceTaken, GlnTaken, MasterStore, Superseded, Versioned
 from shared.canonical.envelope import Envelope
 from shared.canonical.items import EACH, Item, ItemUpdated, Location, LocationUpdated
 from shared.canonical.partner import Partner
@@ -34,6 +37,8 @@ CACHE_MAX_ENTRIES = 20_000
 WRITE_ATTEMPTS = 3
 
 R = TypeVar("R", Item, Location)
+B = TypeVar("B", bound=BaseModel)
+_GLN = re.compile(r"\d{13}")
 WriteStatus = Literal["created", "updated", "stale"]
 
 
@@ -179,6 +184,47 @@ class MasterData:
                     out[external_id] = sku
         return out
 
+    def location_codes(self, identifiers: Iterable[str]) -> dict[str, str]:
+        """Each location identifier -> its location code: a known code is itself; a GLN (13 digits) that is not a
+        code resolves through the location master's GLNs; anything else is left as given (and later refused as
+        unknown). Costs nothing more when every identifier is a cached code."""
+        wanted = list(dict.fromkeys(identifiers))
+        known = self.lookup(locations=wanted).locations
+        out = {i: i for i in wanted}
+        glns = [i for i in wanted if i not in known and _GLN.fullmatch(i)]
+        missing: list[str] = []
+        for gln in glns:
+            hit, code = self._cache.get(("gln", gln))
+            if not hit:
+                missing.append(gln)
+            elif code is not None:
+                out[gln] = code
+        if missing:
+            found = self.store.locations_by_gln(missing)
+            for gln in missing:
+                self._cache.put(("gln", gln), found.get(gln))
+                if gln in found:
+                    out[gln] = found[gln]
+        return out
+
+    def with_location_codes(self, body: B) -> B:
+        """`body` with every `location` (top level and in `lines`) given by GLN replaced by its code, so that
+        scopes, events and positions always name locations by code."""
+        identifiers = [body.location] if isinstance(getattr(body, "location", None), str) else []
+        lines = getattr(body, "lines", None) or []
+        identifiers += [line.location for line in lines if isinstance(getattr(line, "location", None), str)]
+        if not identifiers:
+            return body
+        codes = self.location_codes(identifiers)
+        if all(codes[i] == i for i in identifiers):
+            return body
+        update: dict[str, Any] = {}
+        if isinstance(getattr(body, "location", None), str):
+            update["location"] = codes[body.location]  # type: ignore[attr-defined]
+        if lines and any(isinstance(getattr(line, "location", None), str) for line in lines):
+            update["lines"] = [line.model_copy(update={"location": codes[line.location]}) for line in lines]
+        return body.model_copy(update=update)
+
     # -------------------------------------------------------------------------------------------- checks
     def require(self, needs: Sequence[Need]) -> Resolved:
         """Every location, SKU and unit named must be known, or the matching problem names all offenders:
@@ -269,8 +315,14 @@ class MasterData:
                 self.store.put_location(stored, previous)
             except Superseded:
                 continue
+            except GlnTaken as exc:
+                raise Problem(p.CONFLICT, str(exc), {"gln": exc.gln, "location": exc.location}) from None
             self._publish(envelope, lambda: self.store.clear_location_outbox(location.code, sequence))
             self._cache.put(("location", location.code), location)
+            if previous and previous.record.gln and previous.record.gln != location.gln:
+                self._cache.put(("gln", previous.record.gln), None)
+            if location.gln:
+                self._cache.put(("gln", location.gln), location.code)
             return Written("created" if previous is None else "updated", replace(stored, outbox=None), envelope.id)
         raise _busy("location", location.code)
 

@@ -140,13 +140,21 @@ class ReservationService:
         raise Contended(f"reservation '{rid}' could not be written: its positions are busy; retry")
 
     def _eaches(self, draft: Draft) -> list[ReservationLine]:
+        """Lines in eaches; every SKU, location and unit must be in the master data (specific problems)."""
         check_line_count(draft.lines)
-        converted = [(i, line) for i, line in enumerate(draft.lines) if line.unit != EACH]
         items = None
-        if converted and self.master is not None:
+        if self.master is not None:
             from shared.services.master_data import Need
 
-            needs = [Need(sku=line.sku, unit=line.unit, at=f"/lines/{i}") for i, line in converted]
+            needs = [
+                Need(
+                    sku=line.sku,
+                    location=line.location,
+                    unit=None if line.unit == EACH else line.unit,
+                    at=f"/lines/{i}",
+                )
+                for i, line in enumerate(draft.lines)
+            ]
             items = self.master.require(needs).items
         return to_eaches(draft.lines, items)
 

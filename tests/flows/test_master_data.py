@@ -152,3 +152,39 @@ def test_an_event_a_write_could_not_publish_is_published_by_the_retry(rt, erp_cl
     assert store.item("WIDGET-9").outbox is None
     again = put(erp_client, "/v1/items/WIDGET-9", {**ITEM, "sequence": 4})
     assert again.json()["status"] == "stale" and len(captured_events("item.updated")) == 1
+
+
+EAST_GLN, OTHER_GLN = "0614141000012", "0614141000029"
+
+
+def test_a_location_named_by_its_gln_is_the_location(rt, erp_client, client, captured_events):
+    assert put(erp_client, "/v1/locations/DC-EAST", {"name": "East", "gln": EAST_GLN, "sequence": 2}).status == 200
+    assert xref(rt, "gln", EAST_GLN)["location"] == "DC-EAST"
+
+    count = {"sku": "SKU-1", "location": EAST_GLN, "on_hand": 9, "reason": "cycle_count", "sequence": 1}
+    reply = client.post("/v1/inventory/adjustments", {**count, "occurred_at": "2026-11-26T10:00:00Z"})
+    assert reply.status == 202, reply.body  # the warehouse's scope is DC-EAST: the GLN resolved before the check
+    (event,) = captured_events("inventory.adjusted")
+    assert event["data"]["location"] == "DC-EAST" and event["subject"] == "SKU-1@DC-EAST"
+    rt.drain()
+    assert client.get("/v1/inventory/SKU-1", {"location": "DC-EAST"}).json()["positions"][0]["on_hand"] == 9
+
+    hold = {"reference": "cart-1", "kind": "hold", "lines": [{"sku": "SKU-1", "location": EAST_GLN, "quantity": 2}]}
+    reserved = client.post("/v1/reservations", hold)
+    assert reserved.status == 201, reserved.body
+    assert reserved.json()["lines"] == [{"sku": "SKU-1", "location": "DC-EAST", "quantity": 2}]
+
+    unknown = {**count, "location": OTHER_GLN, "sequence": 2, "occurred_at": "2026-11-26T10:01:00Z"}
+    reply = erp_client.post("/v1/inventory/adjustments", unknown)
+    assert reply.status == 422 and reply.json()["type"] == "urn:distrosync:problem:unknown-location"
+
+
+def test_a_gln_identifies_one_location_and_moves_with_it(rt, erp_client):
+    assert put(erp_client, "/v1/locations/DC-EAST", {"gln": EAST_GLN, "sequence": 2}).status == 200
+    taken = put(erp_client, "/v1/locations/DC-WEST", {"gln": EAST_GLN, "sequence": 2})
+    assert taken.status == 409 and taken.json()["location"] == "DC-EAST"
+    assert erp_client.get("/v1/locations/DC-WEST").json()["gln"] is None  # nothing changed
+
+    assert put(erp_client, "/v1/locations/DC-EAST", {"gln": OTHER_GLN, "sequence": 3}).status == 200
+    assert xref(rt, "gln", EAST_GLN) is None and xref(rt, "gln", OTHER_GLN)["location"] == "DC-EAST"
+    assert put(erp_client, "/v1/locations/DC-WEST", {"gln": EAST_GLN, "sequence": 3}).status == 200

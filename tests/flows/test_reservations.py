@@ -88,8 +88,14 @@ def meta(correlation_id: str = "test-flow") -> RequestMeta:
 
 
 def seed_positions(rt, stock: dict[tuple[str, str], int]) -> None:
-    """Positions as the projector writes them (for SKUs outside the catalog)."""
+    """Positions as the projector writes them, and item master records, for SKUs outside the catalog."""
+    from shared.aws.master_store import MasterStore, Versioned
+    from shared.canonical.items import Item
+
     store = InventoryStore(rt.outputs["InventoryTableName"])
+    master = MasterStore(rt.outputs["InventoryTableName"])
+    for sku in dict.fromkeys(sku for sku, _ in stock):
+        master.put_item(Versioned(Item(sku=sku), 1, utcnow(), "erp"), None)
     for (sku, location), on_hand in stock.items():
         store.save(Position(sku=sku, location=location, base={"on_hand": on_hand}, version=1), expected_version=0)
 
@@ -269,7 +275,9 @@ def test_501_lines_are_too_many_and_500_are_not(rt, client):
     assert too_many.json()["type"] == PROBLEM + "too-many-lines"
     assert (too_many.json()["limit"], too_many.json()["count"]) == (500, 501)
     allowed = reserve(client, "SO-1", *(line(f"X-{i}", 1) for i in range(500)))
-    assert allowed.status == 409 and allowed.json()["type"] == PROBLEM + "insufficient-stock"  # no such stock
+    # 500 lines pass the limit; these are refused for what they are: SKUs the item master does not know
+    assert allowed.status == 422 and allowed.json()["type"] == PROBLEM + "unknown-sku"
+    assert len(allowed.json()["skus"]) == 500
 
 
 # ------------------------------------------------------------------------------------------- requests
