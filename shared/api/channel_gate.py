@@ -12,10 +12,8 @@ delivery id (same event id, deduplicated) and the same `updated_at` (never newer
 
 from __future__ import annotations
 
-import json
-
 from shared.adapters import ChannelAdapter, adapter_for
-from shared.api.gate import GatePolicy, _is_json
+from shared.api.gate import GatePolicy, require_json
 from shared.api.request import RawRequest
 from shared.aws.partners import WEBHOOK_FIELD, PartnerRepository, SigningSecrets
 from shared.canonical.partner import Partner
@@ -64,13 +62,7 @@ def authenticate_channel(
             f"{adapter.credential_header} does not match the webhook secret of channel '{name}'",
         )
 
-    content_type = request.header("content-type")
-    if not _is_json(content_type):
-        raise Problem(p.UNSUPPORTED_MEDIA_TYPE, f"Content-Type {content_type or '(none)'} is not application/json")
-    try:
-        json.loads(request.body)
-    except ValueError as exc:
-        raise Problem(p.MALFORMED_JSON, f"the body is not valid JSON: {exc}") from None
+    require_json(request)
     return partner
 
 

@@ -72,14 +72,19 @@ def authenticate(
         )
 
     if request.has_body:
-        content_type = request.header("content-type")
-        if not _is_json(content_type):
-            raise Problem(p.UNSUPPORTED_MEDIA_TYPE, f"Content-Type {content_type or '(none)'} is not application/json")
-        try:
-            json.loads(request.body)
-        except ValueError as exc:
-            raise Problem(p.MALFORMED_JSON, f"the body is not valid JSON: {exc}") from None
+        require_json(request)
     return partner
+
+
+def require_json(request: RawRequest) -> None:
+    """The body is declared as JSON and parses as JSON, or the problem says which of the two it is not."""
+    content_type = request.header("content-type")
+    if not _is_json(content_type):
+        raise Problem(p.UNSUPPORTED_MEDIA_TYPE, f"Content-Type {content_type or '(none)'} is not application/json")
+    try:
+        json.loads(request.body)
+    except ValueError as exc:
+        raise Problem(p.MALFORMED_JSON, f"the body is not valid JSON: {exc}") from None
 
 
 def _signature_ok(partner: Partner, secrets: SigningSecrets, timestamp: str, body: bytes, signature: str) -> bool:

@@ -167,22 +167,12 @@ class MasterData:
 
     def skus_for(self, system: str, external_ids: Iterable[str]) -> dict[str, str]:
         """Cross-references of `system` (e.g. a channel's inventory item ids) -> our SKUs, for those that exist."""
-        out: dict[str, str] = {}
-        missing: list[str] = []
-        for external_id in dict.fromkeys(external_ids):
-            hit, value = self._cache.get(("xref", system, external_id))
-            if not hit:
-                missing.append(external_id)
-            elif value is not None:
-                out[external_id] = value
-        if missing:
-            found = self.store.cross_references((system, i) for i in missing)
-            for external_id in missing:
-                sku = found.get((system, external_id))
-                self._cache.put(("xref", system, external_id), sku)
-                if sku is not None:
-                    out[external_id] = sku
-        return out
+
+        def fetch(ids: list[str]) -> dict[str, str]:
+            found = self.store.cross_references((system, i) for i in ids)
+            return {external_id: sku for (_, external_id), sku in found.items()}
+
+        return self._cached(("xref", system), external_ids, fetch)
 
     def location_codes(self, identifiers: Iterable[str]) -> dict[str, str]:
         """Each location identifier -> its location code: a known code is itself; a GLN (13 digits) that is not a
@@ -190,21 +180,28 @@ class MasterData:
         unknown). Costs nothing more when every identifier is a cached code."""
         wanted = list(dict.fromkeys(identifiers))
         known = self.lookup(locations=wanted).locations
-        out = {i: i for i in wanted}
         glns = [i for i in wanted if i not in known and _GLN.fullmatch(i)]
+        return {i: i for i in wanted} | self._cached(("gln",), glns, self.store.locations_by_gln)
+
+    def _cached(
+        self, kind: tuple[str, ...], keys: Iterable[str], fetch: Callable[[list[str]], dict[str, str]]
+    ) -> dict[str, str]:
+        """`key -> value` for the keys that have one: cached ones from the cache (absences too), the rest from
+        one `fetch` call."""
+        out: dict[str, str] = {}
         missing: list[str] = []
-        for gln in glns:
-            hit, code = self._cache.get(("gln", gln))
+        for key in dict.fromkeys(keys):
+            hit, value = self._cache.get((*kind, key))
             if not hit:
-                missing.append(gln)
-            elif code is not None:
-                out[gln] = code
+                missing.append(key)
+            elif value is not None:
+                out[key] = value
         if missing:
-            found = self.store.locations_by_gln(missing)
-            for gln in missing:
-                self._cache.put(("gln", gln), found.get(gln))
-                if gln in found:
-                    out[gln] = found[gln]
+            found = fetch(missing)
+            for key in missing:
+                self._cache.put((*kind, key), found.get(key))
+                if key in found:
+                    out[key] = found[key]
         return out
 
     def with_location_codes(self, body: B) -> B:
