@@ -13,25 +13,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import time
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from cli.client import PartnerClient, Reply
+from cli.corpus import SHOPIFY_INVENTORY_LEVEL, corpus_body, corpus_headers
 from cli.local_session import emf_totals, partner_client, register_partner, start_runtime
 
 SKU, LOCATION, OTHER_LOCATION = "CHAIR-1", "DC-EAST", "DC-WEST"
 CHANNEL = "shopify-main"
 SHOPIFY_SECRET = "shpss_demo_0123456789abcdef0123456789ab"  # the Shopify app's client secret (demo value)
-SHOPIFY_CORPUS = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "corpus"
-    / "ecommerce"
-    / "shopify_inventory_levels_update_2023-01.hookdeck.json"
-)
 SHOPIFY_ITEM_ID = "271878346596884015"  # the exact id; the corpus's JSON number is rounded
 SHOPIFY_LOCATION_ID = "65616216276"
 ADJUST = "/v1/inventory/adjustments"
@@ -172,12 +164,8 @@ def _refusals(wms: PartnerClient, erp: PartnerClient, base: datetime) -> None:
 def _shopify_webhook(rt: Any) -> Reply:
     """The corpus delivery's body, byte for byte, signed with the channel's secret (its own HMAC was made with a
     secret nobody has)."""
-    text = SHOPIFY_CORPUS.read_text()
-    start = text.index('"body":') + len('"body":')
-    start += len(text[start:]) - len(text[start:].lstrip())
-    _, end = json.JSONDecoder().raw_decode(text, start)
-    body = text[start:end].encode()
-    headers = {k: v for k, v in json.loads(text)["headers"].items() if k != "content-length"}
+    body = corpus_body(SHOPIFY_INVENTORY_LEVEL)
+    headers = corpus_headers(SHOPIFY_INVENTORY_LEVEL)
     headers["x-shopify-hmac-sha256"] = base64.b64encode(
         hmac.new(SHOPIFY_SECRET.encode(), body, hashlib.sha256).digest()
     ).decode()

@@ -14,12 +14,12 @@ import hmac
 import io
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
 from cli import main as cli_main
 from cli.client import PartnerClient
+from cli.corpus import BIGCOMMERCE_SKU_INVENTORY, ECOMMERCE, SHOPIFY_INVENTORY_LEVEL, corpus_body, corpus_headers
 from cli.local_session import partner_client, register_partner, runtime_transport
 from shared.aws.availability_store import AvailabilityConflict
 from shared.aws.clients import client as aws
@@ -27,29 +27,13 @@ from shared.canonical.channel import ChannelInventoryReported
 from shared.canonical.envelope import Envelope
 from shared.services.availability import ChannelAvailability
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "ecommerce"
-SHOPIFY = CORPUS / "shopify_inventory_levels_update_2023-01.hookdeck.json"
-BIGCOMMERCE = CORPUS / "bigcommerce_store_sku_inventory_updated.hookdeck.json"
+SHOPIFY, BIGCOMMERCE = SHOPIFY_INVENTORY_LEVEL, BIGCOMMERCE_SKU_INVENTORY
 SHOPIFY_SECRET = "shpss_0123456789abcdef0123456789abcdef"
 SHOPIFY_ITEM = "271878346596884015"  # the exact id (admin_graphql_api_id); the JSON number is rounded
 SHOPIFY_LOCATION = "65616216276"
 BIGCOMMERCE_SKU_ID = "461"
 SKU = "CHAIR-1"
 PROBLEM = "urn:distrosync:problem:"
-
-
-def corpus_body(path: Path) -> bytes:
-    """The `body` member's JSON text exactly as the file has it."""
-    text = path.read_text()
-    start = text.index('"body":') + len('"body":')
-    start += len(text[start:]) - len(text[start:].lstrip())
-    _, end = json.JSONDecoder().raw_decode(text, start)
-    return text[start:end].encode()
-
-
-def corpus_headers(path: Path) -> dict[str, str]:
-    headers = json.loads(path.read_text())["headers"]
-    return {k: v for k, v in headers.items() if k.lower() != "content-length"}  # the HTTP client sets it
 
 
 def shopify_hmac(secret: str, body: bytes) -> str:
@@ -305,7 +289,7 @@ def test_unmapped_items_and_locations_are_refused_and_accepted_once_mapped(rt, c
 
 
 def test_topics_we_do_not_read_and_relative_changes_are_acknowledged_and_ignored(rt, channels, chair, captured_events):
-    orders = json.loads((CORPUS / "shopify_orders_create_2023-01.hookdeck.json").read_text())["body"]
+    orders = json.loads((ECOMMERCE / "shopify_orders_create_2023-01.hookdeck.json").read_text())["body"]
     body = json.dumps(orders).encode()
     reply = shopify_delivery(rt, body, **{"x-shopify-topic": "orders/create"})
     assert reply.status == 202 and reply.json()["status"] == "ignored" and reply.json()["topic"] == "orders/create"

@@ -6,29 +6,14 @@ it would send other bytes than the corpus holds (and the signature covers bytes,
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
+from cli.corpus import BIGCOMMERCE_SKU_INVENTORY, ECOMMERCE, SHOPIFY_INVENTORY_LEVEL, corpus_body, corpus_headers
 from shared.adapters import PayloadError, adapter_for, bigcommerce, shopify
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "ecommerce"
-SHOPIFY = CORPUS / "shopify_inventory_levels_update_2023-01.hookdeck.json"
-BIGCOMMERCE = CORPUS / "bigcommerce_store_sku_inventory_updated.hookdeck.json"
+SHOPIFY, BIGCOMMERCE = SHOPIFY_INVENTORY_LEVEL, BIGCOMMERCE_SKU_INVENTORY
 SECRET = "shpss_test_client_secret"
-
-
-def corpus_body(path: Path) -> bytes:
-    """The `body` member's JSON text exactly as the file has it."""
-    text = path.read_text()
-    start = text.index('"body":') + len('"body":')
-    start += len(text[start:]) - len(text[start:].lstrip())
-    _, end = json.JSONDecoder().raw_decode(text, start)
-    return text[start:end].encode()
-
-
-def corpus_headers(path: Path) -> dict[str, str]:
-    return {k.lower(): v for k, v in json.loads(path.read_text())["headers"].items()}
 
 
 def test_the_sliced_body_is_the_corpus_body_text_itself():
@@ -135,7 +120,7 @@ def test_bigcommerce_token_is_compared_with_the_issued_one():
 
 
 def test_bigcommerce_other_scopes_carry_no_report_and_bad_methods_are_refused():
-    other = json.loads((CORPUS / "bigcommerce_store_order_created.hookdeck.json").read_text())["body"]
+    other = json.loads((ECOMMERCE / "bigcommerce_store_order_created.hookdeck.json").read_text())["body"]
     assert bigcommerce.read({}, json.dumps(other).encode()).report is None
     doc = json.loads(corpus_body(BIGCOMMERCE))
     doc["data"]["inventory"]["method"] = "set"
