@@ -266,19 +266,9 @@ class MasterData:
         return self.store.location(code)
 
     def put_item(self, item: Item, sequence: int, *, partner: Partner, meta: RequestContext) -> Written[Item]:
-        _check_writer(partner)
-        for _ in range(WRITE_ATTEMPTS):
-            previous = self.store.item(item.sku)
-            flushed = self._flush(previous, self.store.clear_item_outbox, ItemUpdated) if previous else None
-            if previous and sequence <= previous.sequence:
-                self._cache.put(("item", item.sku), previous.record)
-                return _stale_or_completed(previous, item, sequence, flushed)
-            envelope = _envelope(ItemUpdated(item=item, sequence=sequence), partner, meta)
-            stored = Versioned(item, sequence, meta.received_at, partner.partner_id, envelope.model_dump_json())
+        def write(stored: Versioned[Item], previous: Versioned[Item] | None) -> None:
             try:
                 self.store.put_item(stored, previous)
-            except Superseded:
-                continue
             except CrossReferenceTaken as exc:
                 raise Problem(
                     p.CONFLICT,
@@ -287,41 +277,86 @@ class MasterData:
                 ) from None
             except ValueError as exc:
                 raise Problem(p.VALIDATION_FAILED, str(exc)) from None
-            self._publish(envelope, lambda: self.store.clear_item_outbox(item.sku, sequence))
-            self._cache.put(("item", item.sku), item)
+
+        def written(previous: Versioned[Item] | None) -> None:
             for ref in previous.record.cross_references if previous else ():
                 self._cache.put(("xref", ref.system, ref.id), None)
             for ref in item.cross_references:
                 self._cache.put(("xref", ref.system, ref.id), item.sku)
-            return Written("created" if previous is None else "updated", replace(stored, outbox=None), envelope.id)
-        raise _busy("item", item.sku)
+
+        return self._put(
+            ("item", item.sku),
+            item,
+            ItemUpdated(item=item, sequence=sequence),
+            partner=partner,
+            meta=meta,
+            read=self.store.item,
+            write=write,
+            clear=self.store.clear_item_outbox,
+            written=written,
+        )
 
     def put_location(
         self, location: Location, sequence: int, *, partner: Partner, meta: RequestContext
     ) -> Written[Location]:
-        _check_writer(partner)
-        for _ in range(WRITE_ATTEMPTS):
-            previous = self.store.location(location.code)
-            flushed = self._flush(previous, self.store.clear_location_outbox, LocationUpdated) if previous else None
-            if previous and sequence <= previous.sequence:
-                self._cache.put(("location", location.code), previous.record)
-                return _stale_or_completed(previous, location, sequence, flushed)
-            envelope = _envelope(LocationUpdated(location=location, sequence=sequence), partner, meta)
-            stored = Versioned(location, sequence, meta.received_at, partner.partner_id, envelope.model_dump_json())
+        def write(stored: Versioned[Location], previous: Versioned[Location] | None) -> None:
             try:
                 self.store.put_location(stored, previous)
-            except Superseded:
-                continue
             except GlnTaken as exc:
                 raise Problem(p.CONFLICT, str(exc), {"gln": exc.gln, "location": exc.location}) from None
-            self._publish(envelope, lambda: self.store.clear_location_outbox(location.code, sequence))
-            self._cache.put(("location", location.code), location)
+
+        def written(previous: Versioned[Location] | None) -> None:
             if previous and previous.record.gln and previous.record.gln != location.gln:
                 self._cache.put(("gln", previous.record.gln), None)
             if location.gln:
                 self._cache.put(("gln", location.gln), location.code)
+
+        return self._put(
+            ("location", location.code),
+            location,
+            LocationUpdated(location=location, sequence=sequence),
+            partner=partner,
+            meta=meta,
+            read=self.store.location,
+            write=write,
+            clear=self.store.clear_location_outbox,
+            written=written,
+        )
+
+    def _put(
+        self,
+        cache_key: tuple[str, str],
+        record: R,
+        data: ItemUpdated | LocationUpdated,
+        *,
+        partner: Partner,
+        meta: RequestContext,
+        read: Callable[[str], Versioned[R] | None],
+        write: Callable[[Versioned[R], Versioned[R] | None], None],
+        clear: Callable[[str, int], None],
+        written: Callable[[Versioned[R] | None], None],
+    ) -> Written[R]:
+        """Write a master record over the version read, ordered by the ERP's sequence, then publish its event
+        (stored with it until published) and update this process's cache."""
+        _check_writer(partner)
+        kind, key = cache_key
+        for _ in range(WRITE_ATTEMPTS):
+            previous = read(key)
+            flushed = self._flush(previous, clear, type(data)) if previous else None
+            if previous and data.sequence <= previous.sequence:
+                self._cache.put(cache_key, previous.record)
+                return _stale_or_completed(previous, record, data.sequence, flushed)
+            envelope = _envelope(data, partner, meta)
+            stored = Versioned(record, data.sequence, meta.received_at, partner.partner_id, envelope.model_dump_json())
+            try:
+                write(stored, previous)
+            except Superseded:
+                continue
+            self._publish(envelope, lambda: clear(key, data.sequence))
+            self._cache.put(cache_key, record)
+            written(previous)
             return Written("created" if previous is None else "updated", replace(stored, outbox=None), envelope.id)
-        raise _busy("location", location.code)
+        raise _busy(kind, key)
 
     def _publish(self, envelope: Envelope[Any], cleared: Callable[[], None]) -> None:
         publish([envelope], self.bus_name)
