@@ -177,10 +177,11 @@ class MasterData:
     def location_codes(self, identifiers: Iterable[str]) -> dict[str, str]:
         """Each location identifier -> its location code: a known code is itself; a GLN (13 digits) that is not a
         code resolves through the location master's GLNs; anything else is left as given (and later refused as
-        unknown). Costs nothing more when every identifier is a cached code."""
+        unknown). Costs nothing for identifiers that cannot be GLNs."""
         wanted = list(dict.fromkeys(identifiers))
-        known = self.lookup(locations=wanted).locations
-        glns = [i for i in wanted if i not in known and _GLN.fullmatch(i)]
+        shaped = [i for i in wanted if _GLN.fullmatch(i)]  # only these can be a GLN: no lookup for the others
+        known = self.lookup(locations=shaped).locations if shaped else {}
+        glns = [i for i in shaped if i not in known]
         return {i: i for i in wanted} | self._cached(("gln",), glns, self.store.locations_by_gln)
 
     def _cached(
