@@ -27,7 +27,7 @@ _PROBLEM = {
 
 
 def _ingest(deps: Any) -> ChannelIngest:
-    return ChannelIngest(inventory_table=deps.settings.inventory_table, bus_name=deps.settings.event_bus_name)
+    return ChannelIngest(master=deps.master, bus_name=deps.settings.event_bus_name)
 
 
 def _availability(deps: Any) -> ChannelAvailability:

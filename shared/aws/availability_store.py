@@ -1,9 +1,9 @@
 """Channel records in the inventory table (docs/inventory.md, "DynamoDB layout").
 
 - `pk=SKU#<sku>, sk=AVAIL`: the figure last published per channel, with a `version` every write checks;
-- `pk=SKU#<sku>, sk=CHANNEL#<channel>#<location or *>`: the channel's own latest figure;
-- `pk=XREF#<system>#<external id>, sk=XREF`: our SKU for another system's item id (written with the item master
-  by shared/aws/master_store.py; read here).
+- `pk=SKU#<sku>, sk=CHANNEL#<channel>#<location or *>`: the channel's own latest figure.
+
+(A channel's item ids map to our SKUs through the item master's cross-references: shared/services/master_data.py.)
 
 Only the projector writes AVAIL and CHANNEL items, always together with the AVAIL version check, so a writer
 that read an older partition can never overwrite a newer decision: it gets `AvailabilityConflict` and its
@@ -12,18 +12,15 @@ messages are retried with a fresh read.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from shared.aws.clients import client
-from shared.aws.dynamo import from_item, to_item
-from shared.aws.master_store import xref_key
+from shared.aws.dynamo import to_item
 
 SKU_PREFIX = "SKU#"
 AVAIL_SK = "AVAIL"
 CHANNEL_SK_PREFIX = "CHANNEL#"
 ALL_LOCATIONS = "*"
-XREF_CACHE_SECONDS = 60
 TRANSACTION_LIMIT = 100
 
 
@@ -38,24 +35,6 @@ def channel_sk(channel: str, location: str | None) -> str:
 class AvailabilityStore:
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name
-        self._skus: dict[tuple[str, str], tuple[float, str]] = {}
-
-    def sku_for(self, system: str, external_id: str) -> str | None:
-        """Our SKU for `external_id` in `system` (e.g. a channel's inventory item id), cached for a minute.
-
-        Misses are not cached, so a cross-reference added after a refused webhook works on the channel's retry.
-        """
-        cached = self._skus.get((system, external_id))
-        if cached and time.monotonic() - cached[0] < XREF_CACHE_SECONDS:
-            return cached[1]
-        response = client("dynamodb").get_item(
-            TableName=self.table_name, Key=xref_key(system, external_id), ProjectionExpression="sku"
-        )
-        sku = from_item(response["Item"]).get("sku") if "Item" in response else None
-        if not isinstance(sku, str):
-            return None
-        self._skus[(system, external_id)] = (time.monotonic(), sku)
-        return sku
 
     def save(
         self, sku: str, avail: dict[str, Any], expected_version: int, channel_records: list[dict[str, Any]]

@@ -26,7 +26,6 @@ from collections.abc import Mapping
 
 from shared.adapters import PayloadError, StockReport, adapter_for
 from shared.api.channel_models import WebhookReceipt
-from shared.aws.availability_store import AvailabilityStore
 from shared.aws.bus import publish
 from shared.canonical.channel import ChannelInventoryReported
 from shared.canonical.envelope import Envelope
@@ -34,6 +33,7 @@ from shared.canonical.partner import ChannelSettings, Partner
 from shared.http import problems as p
 from shared.http.problems import Problem
 from shared.services.inventory_ingest import RequestMeta
+from shared.services.master_data import MasterData
 
 EVENT_ID_NAMESPACE = uuid.UUID("5b0f3c58-2f4e-4d0e-9a57-6a1f1c0de3a1")
 
@@ -44,8 +44,8 @@ def event_id(channel: str, delivery_id: str) -> str:
 
 
 class ChannelIngest:
-    def __init__(self, *, inventory_table: str, bus_name: str) -> None:
-        self.store = AvailabilityStore(inventory_table)
+    def __init__(self, *, master: MasterData, bus_name: str) -> None:
+        self.master = master
         self.bus_name = bus_name
 
     def receive(self, partner: Partner, headers: Mapping[str, str], body: bytes, meta: RequestMeta) -> WebhookReceipt:
@@ -93,7 +93,7 @@ class ChannelIngest:
 
     def to_event_data(self, channel: str, settings: ChannelSettings, report: StockReport) -> ChannelInventoryReported:
         """Map the channel's ids to ours, or raise `unmapped-channel-item` saying which mapping is missing."""
-        sku = self.store.sku_for(channel, report.external_item_id)
+        sku = self.master.skus_for(channel, [report.external_item_id]).get(report.external_item_id)
         if sku is None:
             raise Problem(
                 p.UNMAPPED_CHANNEL_ITEM,
