@@ -11,13 +11,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from shared.aws.bus import PublishError, publish
 from shared.aws.inventory_store import InventoryStore
 from shared.canonical.envelope import utcnow
 from shared.canonical.parse import envelope_from_eventbridge
 from shared.observability import MetricUnit, logger, metrics, tracer
-from shared.services.availability import ChannelAvailability, RefreshPlan, plan_refresh
-from shared.services.inventory_projection import InventoryProjector, MessageResult
+from shared.services.availability import ChannelAvailability
+from shared.services.inventory_projection import InventoryProjector, MessageResult, complete_batch
 from shared.settings import ProjectorSettings
 
 settings = ProjectorSettings.from_env()
@@ -61,38 +60,6 @@ def record_handler(record: SQSRecord) -> str:
     return envelope.type
 
 
-def _plan(failed: set[str]) -> list[tuple[str, list[str], RefreshPlan]]:
-    """Stage 2: one partition read per SKU touched, channel figures recomputed (nothing written yet)."""
-    by_sku: dict[str, list[str]] = {}
-    for message_id, result in _results.items():
-        for sku in result.skus:
-            by_sku.setdefault(sku, []).append(message_id)
-    plans = []
-    now = utcnow()
-    for sku, message_ids in by_sku.items():
-        last = _results[message_ids[-1]]
-        reports = [r for mid in message_ids for r in _results[mid].reports if r.data.sku == sku]
-        try:
-            partition = projector.reconcile_safety_stock(store.sku_partition(sku))
-            plan = plan_refresh(
-                sku,
-                partition.positions,
-                partition.other_items,
-                reports,
-                availability.channels(),
-                correlation_id=last.correlation_id,
-                causation_id=last.event_id,
-                now=now,
-            )
-        except Exception:
-            logger.exception("availability refresh failed", extra={"sku": sku, "messages": message_ids})
-            metrics.add_metric(name="RefreshFailed", unit=MetricUnit.Count, value=1)
-            failed.update(message_ids)
-            continue
-        plans.append((sku, message_ids, plan))
-    return plans
-
-
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
@@ -108,27 +75,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     projector.prefetch(_parsed.values())
     result = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
-    plans = _plan(failed)
-    # Publish, then record what was published: a crash in between re-publishes on retry (at least once),
-    # never loses a change. Snapshot outcomes of failed messages are published when they succeed.
-    events = [e for mid, result in _results.items() if mid not in failed for e in result.events]
-    events += [e for _, _, plan in plans for e in plan.events]
-    try:
-        if events:
-            publish(events, settings.event_bus_name)
-            metrics.add_metric(name="Published", unit=MetricUnit.Count, value=len(events))
-    except PublishError as exc:
-        logger.error("events not published; the batch will be retried", extra={"failures": exc.failures})
-        failed.update(_results)
-    else:
-        for sku, message_ids, plan in plans:
-            if plan.avail is None:
-                continue
-            try:
-                availability.store.save(sku, plan.avail, plan.expected_version, plan.records)
-            except Exception:
-                logger.exception("channel figures not recorded", extra={"sku": sku})
-                failed.update(message_ids)
+    outcome = complete_batch(projector, availability, _results, failed, bus_name=settings.event_bus_name)
+    failed = outcome.failed
+    metrics.add_metric(name="Published", unit=MetricUnit.Count, value=outcome.published)
+    if outcome.refresh_failures:
+        metrics.add_metric(name="RefreshFailed", unit=MetricUnit.Count, value=outcome.refresh_failures)
     metrics.add_metric(name="Processed", unit=MetricUnit.Count, value=len(records) - len(failed))
     metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=len(failed))
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in sorted(failed)]}

@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.aws.bus import PublishError, publish
 from shared.aws.inventory_store import InventoryStore, SkuPartition, VersionConflict
 from shared.canonical.channel import ChannelInventoryReported
-from shared.canonical.envelope import Envelope, EventData
+from shared.canonical.envelope import Envelope, EventData, utcnow
 from shared.canonical.inventory import (
     IncomingUpdated,
     InventoryAdjusted,
@@ -37,6 +38,8 @@ from shared.domain.inventory_position import (
     apply_snapshot_line,
     with_safety_stock,
 )
+from shared.observability import logger
+from shared.services.availability import ChannelAvailability, plan_refresh
 
 MAX_CONFLICT_RETRIES = 5
 Decide = Callable[[Position | None], Decision]
@@ -190,3 +193,74 @@ def safety_stock_at(item: dict[str, Any] | None, location: str) -> int:
         return 0
     overrides = item.get("safety_stock_by_location") or {}
     return int(overrides.get(location, item.get("safety_stock", 0)))
+
+
+@dataclass
+class BatchOutcome:
+    failed: set[str]  # message ids to report as batch item failures
+    published: int = 0
+    refresh_failures: int = 0
+
+
+def complete_batch(
+    projector: InventoryProjector,
+    availability: ChannelAvailability,
+    results: dict[str, MessageResult],
+    failed: set[str],
+    *,
+    bus_name: str,
+) -> BatchOutcome:
+    """Stage 2 of a batch: one partition read per SKU touched, channel figures planned, every event published,
+    then the published figures recorded. Publishing before recording means a crash in between re-publishes on
+    retry (at least once) and never loses a change. A SKU whose refresh or recording fails fails the messages
+    that touched it; a failed publication fails the whole batch (every step is idempotent)."""
+    outcome = BatchOutcome(failed=set(failed))
+    events = [event for mid, result in results.items() if mid not in failed for event in result.events]
+    plans = []
+    for sku, message_ids in _messages_by_sku(results).items():
+        last = results[message_ids[-1]]
+        reports = [r for mid in message_ids for r in results[mid].reports if r.data.sku == sku]
+        try:
+            partition = projector.reconcile_safety_stock(projector.store.sku_partition(sku))
+            plan = plan_refresh(
+                sku,
+                partition.positions,
+                partition.other_items,
+                reports,
+                availability.channels(),
+                correlation_id=last.correlation_id,
+                causation_id=last.event_id,
+                now=utcnow(),
+            )
+        except Exception:
+            logger.exception("availability refresh failed", extra={"sku": sku, "messages": message_ids})
+            outcome.refresh_failures += 1
+            outcome.failed.update(message_ids)
+            continue
+        plans.append((sku, message_ids, plan))
+        events.extend(plan.events)
+    try:
+        if events:
+            publish(events, bus_name)
+            outcome.published = len(events)
+    except PublishError as exc:
+        logger.error("events not published; the batch will be retried", extra={"failures": exc.failures})
+        outcome.failed.update(results)
+        return outcome
+    for sku, message_ids, plan in plans:
+        if plan.avail is None:
+            continue
+        try:
+            availability.store.save(sku, plan.avail, plan.expected_version, plan.records)
+        except Exception:
+            logger.exception("channel figures not recorded", extra={"sku": sku})
+            outcome.failed.update(message_ids)
+    return outcome
+
+
+def _messages_by_sku(results: dict[str, MessageResult]) -> dict[str, list[str]]:
+    by_sku: dict[str, list[str]] = {}
+    for message_id, result in results.items():
+        for sku in result.skus:
+            by_sku.setdefault(sku, []).append(message_id)
+    return by_sku
