@@ -48,5 +48,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return problem_proxy_result(problem, request.path, meta.correlation_id)
     logger.append_keys(partner_id=partner.partner_id)
     deps.intake.register_lambda_context(context)
-    app.append_context(partner=partner, deps=deps, meta=meta)
+    app.append_context(partner=partner, deps=deps, meta=meta, request=request)
     return app.resolve(event, context)

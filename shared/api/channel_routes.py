@@ -63,7 +63,7 @@ def post_channel_webhook(channel: Annotated[str, Path(max_length=63)]) -> Respon
     partner: Partner = ctx["partner"]
     if partner.partner_id != channel or partner.kind != "channel":  # the channel gate authenticated it
         raise OutOfScope(partner.partner_id, "channel", channel)
-    request = RawRequest.from_event(router.current_event.raw_event)
+    request: RawRequest = ctx["request"]  # as the gate read it: headers lower-cased, the raw body
     receipt = ctx["deps"].service(_ingest).receive(partner, request.headers, request.body, ctx["meta"])
     if receipt.status == "accepted":
         metrics.add_metric(name="ChannelReported", unit=MetricUnit.Count, value=1)
