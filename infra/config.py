@@ -102,6 +102,11 @@ class EnvConfig:
         return f"{self.prefix}/partners/"
 
     @property
+    def system_secrets_prefix(self) -> str:
+        """Connections to the systems distrosync calls (outbound adapters); only the outbound function reads them."""
+        return f"{self.prefix}/systems/"
+
+    @property
     def removal_policy(self) -> RemovalPolicy:
         return RemovalPolicy.RETAIN if self.retain_data else RemovalPolicy.DESTROY
 

@@ -15,10 +15,14 @@ from infra.ingress import Ingress
 from infra.inventory import Inventory
 from infra.layers import Layers
 from infra.observability import Observability
+from infra.outbound import Outbound
 from infra.partners import PartnersTable
 from infra.platform import Platform
+from infra.promising import Promising
+from infra.purchasing import Purchasing
 from infra.reservations import Reservations
 from infra.security import DataKey
+from infra.suppliers import Suppliers
 
 
 class DistrosyncStack(cdk.Stack):
@@ -73,6 +77,26 @@ class DistrosyncStack(cdk.Stack):
             ingress=self.ingress.handler,
             inventory_table=self.inventory.table,
         )
+        self.suppliers = Suppliers(self, "Suppliers", platform=platform, api=self.api, ingress=self.ingress.handler)
+        self.purchasing = Purchasing(
+            self,
+            "Purchasing",
+            platform=platform,
+            api=self.api,
+            ingress=self.ingress.handler,
+            suppliers_table=self.suppliers.table,
+        )
+        self.promising = Promising(
+            self,
+            "Promising",
+            platform=platform,
+            api=self.api,
+            ingress=self.ingress.handler,
+            inventory_table=self.inventory.table,
+        )
+        self.outbound = Outbound(
+            self, "Outbound", platform=platform, partners=self.partners.table, idempotency=self.idempotency.table
+        )
         self.observability.add_row(
             "Ingress",
             self.observability.graph(
@@ -99,6 +123,10 @@ class DistrosyncStack(cdk.Stack):
             "IdempotencyTableName": self.idempotency.table.table_name,
             "InventoryTableName": self.inventory.table.table_name,
             "ReservationsTableName": self.reservations.table.table_name,
+            "SuppliersTableName": self.suppliers.table.table_name,
+            "PurchasingTableName": self.purchasing.table.table_name,
+            "OrdersTableName": self.promising.table.table_name,
+            "SystemSecretsPrefix": self.config.system_secrets_prefix,
             "PartnerSecretsPrefix": self.config.partner_secrets_prefix,
             "DataKeyArn": self.key.key_arn,
             "AlarmTopicArn": self.observability.topic.topic_arn,

@@ -21,6 +21,10 @@ class IngressSettings:
     event_bus_name: str
     partner_secrets_prefix: str
     reservations_table: str
+    suppliers_table: str = ""
+    purchasing_table: str = ""
+    orders_table: str = ""
+    data_key_arn: str = ""
     signature_max_skew_seconds: int = 300
     max_body_bytes: int = 1024 * 1024
 
@@ -33,6 +37,10 @@ class IngressSettings:
             event_bus_name=_required("EVENT_BUS_NAME"),
             partner_secrets_prefix=_required("PARTNER_SECRETS_PREFIX"),
             reservations_table=_required("RESERVATIONS_TABLE_NAME"),
+            suppliers_table=_required("SUPPLIERS_TABLE_NAME"),
+            purchasing_table=_required("PURCHASING_TABLE_NAME"),
+            orders_table=_required("ORDERS_TABLE_NAME"),
+            data_key_arn=_required("DATA_KEY_ARN"),
             signature_max_skew_seconds=int(os.environ.get("SIGNATURE_MAX_SKEW_SECONDS", "300")),
             max_body_bytes=int(os.environ.get("MAX_BODY_BYTES", str(1024 * 1024))),
         )
@@ -63,6 +71,46 @@ class ReservationExpirySettings:
     def from_env(cls) -> ReservationExpirySettings:
         return cls(
             reservations_table=_required("RESERVATIONS_TABLE_NAME"),
+            inventory_table=_required("INVENTORY_TABLE_NAME"),
+            event_bus_name=_required("EVENT_BUS_NAME"),
+        )
+
+
+@dataclass(frozen=True)
+class OutboundSettings:
+    partners_table: str
+    idempotency_table: str
+    system_secrets_prefix: str
+
+    @classmethod
+    def from_env(cls) -> OutboundSettings:
+        return cls(
+            partners_table=_required("PARTNERS_TABLE_NAME"),
+            idempotency_table=_required("IDEMPOTENCY_TABLE_NAME"),
+            system_secrets_prefix=_required("SYSTEM_SECRETS_PREFIX"),
+        )
+
+
+@dataclass(frozen=True)
+class AckOverdueSettings:
+    purchasing_table: str
+    event_bus_name: str
+
+    @classmethod
+    def from_env(cls) -> AckOverdueSettings:
+        return cls(purchasing_table=_required("PURCHASING_TABLE_NAME"), event_bus_name=_required("EVENT_BUS_NAME"))
+
+
+@dataclass(frozen=True)
+class PromiserSettings:
+    orders_table: str
+    inventory_table: str
+    event_bus_name: str
+
+    @classmethod
+    def from_env(cls) -> PromiserSettings:
+        return cls(
+            orders_table=_required("ORDERS_TABLE_NAME"),
             inventory_table=_required("INVENTORY_TABLE_NAME"),
             event_bus_name=_required("EVENT_BUS_NAME"),
         )

@@ -19,6 +19,9 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 import pytest
 
+# Fixtures for the simulated systems distrosync calls (ERPNext, webhook receivers): tests/flows/systems_fixtures.py.
+pytest_plugins = ["tests.flows.systems_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def synth_root(tmp_path_factory):

@@ -9,7 +9,16 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from shared.api import channel_routes, inventory_routes, master_routes, query_routes, reservation_routes
+from shared.api import (
+    channel_routes,
+    inventory_routes,
+    master_routes,
+    order_routes,
+    purchasing_routes,
+    query_routes,
+    reservation_routes,
+    supplier_routes,
+)
 from shared.api.problem_response import field_errors, problem_response
 from shared.aws.bus import PublishError
 from shared.domain.errors import NotFound, OutOfScope
@@ -23,7 +32,16 @@ API_VERSION = "1.0.0"
 
 def create_app() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500)
-    for module in (inventory_routes, query_routes, master_routes, reservation_routes, channel_routes):
+    for module in (
+        inventory_routes,
+        query_routes,
+        master_routes,
+        reservation_routes,
+        channel_routes,
+        supplier_routes,
+        purchasing_routes,
+        order_routes,
+    ):
         app.include_router(module.router)
 
     def render(problem: Problem) -> Response:

@@ -182,3 +182,29 @@ class IncomingUpdated(EventData):
 
     def subject(self) -> str:
         return f"{self.sku}@{self.location}"
+
+
+class SupplyLine(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reference: Reference
+    kind: IncomingKind
+    quantity: int = Field(ge=0)
+    expected_date: date
+
+
+class InventorySupplyChanged(EventData):
+    """A position's supply changed (incoming lines, or available through a receipt against one): what promising
+    re-pegs customer orders against. `version` is the position's; a consumer ignores an older one."""
+
+    event_type = "inventory.supply_changed"
+    schema_version = "1.0"
+
+    sku: Sku
+    location: LocationCode
+    available: int
+    incoming: list[SupplyLine]
+    version: int = Field(ge=1)
+
+    def subject(self) -> str:
+        return f"{self.sku}@{self.location}"

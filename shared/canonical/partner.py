@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shared.canonical.channel import ChannelPlatform
 from shared.canonical.inventory import LocationCode
 
-PartnerKind = Literal["supplier", "warehouse", "carrier", "channel", "erp", "finance"]
+PartnerKind = Literal[
+    "supplier", "warehouse", "carrier", "channel", "erp", "finance", "procurement", "quality", "planning"
+]
 PARTNER_KINDS: tuple[str, ...] = PartnerKind.__args__  # type: ignore[attr-defined]
 ScopeKind = Literal["location", "supplier", "channel"]
 SCOPE_KINDS: tuple[str, ...] = ScopeKind.__args__  # type: ignore[attr-defined]
@@ -64,6 +66,28 @@ class ChannelSettings(BaseModel):
         return self
 
 
+OutboundAdapter = Literal["erpnext", "webhook"]
+OUTBOUND_ADAPTERS: tuple[str, ...] = OutboundAdapter.__args__  # type: ignore[attr-defined]
+
+
+class OutboundSettings(BaseModel):
+    """How distrosync reaches a system it keeps in sync (docs/supplier-collaboration.md, "Partners and adapters").
+
+    The secret (under the stack's `SystemSecretsPrefix`) holds the connection: erpnext `{"base_url",
+    "api_key", "api_secret"}`, webhook `{"url", "signing_secret"}`.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    adapter: OutboundAdapter
+    secret_name: str = Field(min_length=1, max_length=512)
+    subscriptions: list[str] = Field(
+        default_factory=list, description="Event types delivered to the system (e.g. purchase_order.acknowledged)."
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60, description="Per HTTP call.")
+    max_attempts: int = Field(default=4, ge=1, le=10, description="Calls per delivery before SQS retries it.")
+
+
 class Partner(BaseModel):
     """A registered partner. Scopes read `location:DC-EAST`, `supplier:SUP-1`, `channel:shopify` or `*`."""
 
@@ -79,6 +103,7 @@ class Partner(BaseModel):
     created_at: datetime
     rotated_at: datetime | None = None
     channel: ChannelSettings | None = None
+    outbound: OutboundSettings | None = None
 
     @model_validator(mode="after")
     def _channel_settings_only_for_channels(self) -> Partner:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.canonical import orders, purchasing, supplier
 from shared.canonical.channel import AvailabilityChanged, ChannelInventoryReported, InventoryDiscrepancyDetected
 from shared.canonical.envelope import EventData
 from shared.canonical.inventory import (
@@ -9,6 +10,7 @@ from shared.canonical.inventory import (
     InventoryAdjusted,
     InventorySnapshotApplied,
     InventorySnapshotReceived,
+    InventorySupplyChanged,
     ReceiptPosted,
 )
 from shared.canonical.items import ItemUpdated, LocationUpdated
@@ -36,5 +38,10 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ChannelInventoryReported,
         AvailabilityChanged,
         InventoryDiscrepancyDetected,
+        InventorySupplyChanged,
+        # Modules of #4 list their events in `EVENTS` (the module's owner adds to it).
+        *supplier.EVENTS,
+        *purchasing.EVENTS,
+        *orders.EVENTS,
     )
 }

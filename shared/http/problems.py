@@ -58,6 +58,19 @@ INVALID_WEBHOOK_SIGNATURE = ProblemKind(
 UNMAPPED_CHANNEL_ITEM = ProblemKind(
     "unmapped-channel-item", 422, "The channel's item or location has no cross-reference to a distrosync SKU"
 )
+UNKNOWN_SUPPLIER = ProblemKind("unknown-supplier", 422, "The supplier is not in the supplier master")
+UNKNOWN_PURCHASE_ORDER = ProblemKind("unknown-purchase-order", 404, "No such purchase order")
+NOT_YOUR_PURCHASE_ORDER = ProblemKind("not-your-purchase-order", 403, "The purchase order belongs to another supplier")
+UNKNOWN_PO_LINE = ProblemKind("unknown-po-line", 422, "The purchase order has no such line")
+INVALID_ACKNOWLEDGMENT = ProblemKind("invalid-acknowledgment", 422, "The acknowledgment contradicts the purchase order")
+PURCHASE_ORDER_CLOSED = ProblemKind("purchase-order-closed", 409, "The purchase order is closed or cancelled")
+OVER_SHIPMENT = ProblemKind("over-shipment", 422, "A ship notice ships more than the line's open quantity")
+INVALID_SSCC = ProblemKind("invalid-sscc", 422, "An SSCC is not 18 digits with a valid check digit")
+SUPPLIER_MERGE_REFUSED = ProblemKind(
+    "supplier-merge-refused", 409, "These supplier records cannot be merged (different tax ids)"
+)
+UNKNOWN_ORDER = ProblemKind("unknown-order", 404, "No such customer order")
+ORDER_CONFLICT = ProblemKind("order-conflict", 409, "An order with this id exists with different lines")
 THROTTLED = ProblemKind("throttled", 429, "Too many requests")
 QUOTA_EXCEEDED = ProblemKind("quota-exceeded", 429, "The usage-plan quota is exhausted")
 INTERNAL = ProblemKind("internal", 500, "Internal error")

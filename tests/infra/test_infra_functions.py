@@ -103,8 +103,16 @@ def test_ingress_permissions(dev_template_dict):
     written = {
         _table(r) for s in writes for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
     }
-    # idempotency records; master data; reservations (and their positions' arithmetic). Not the partners table.
-    assert written == {"IdempotencyTable", "InventoryTable", "ReservationsTable"}
+    # idempotency records; master data; reservations (and their positions' arithmetic); supplier master, purchase
+    # orders, customer orders. Not the partners table.
+    assert written == {
+        "IdempotencyTable",
+        "InventoryTable",
+        "ReservationsTable",
+        "SuppliersTable",
+        "PurchasingTable",
+        "PromisingTable",
+    }
 
 
 def _table(resource):

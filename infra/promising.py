@@ -1,0 +1,31 @@
+"""Promising: the orders table (customer orders, demand per SKU, lead times, exceptions), the order and
+exception routes on the ingress, and the promiser fed by supply, lead-time and order events."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from infra.api import PartnerApi
+from infra.functions import ServiceFunction
+from infra.platform import Platform
+from infra.tables import data_table
+
+
+class Promising(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        platform: Platform,
+        api: PartnerApi,
+        ingress: ServiceFunction,
+        inventory_table: dynamodb.Table,
+    ) -> None:
+        super().__init__(scope, id)
+        self.table = data_table(
+            self, "Table", config=platform.config, key=platform.key, name="orders", partition_key="pk", sort_key="sk"
+        )
+        ingress.add_environment("ORDERS_TABLE_NAME", self.table.table_name)
+        ingress.grant_table(self.table, write=True)

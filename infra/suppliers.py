@@ -1,0 +1,26 @@
+"""Supplier master: the suppliers table (golden records, source records, cross-references, match keys, the
+stewardship queue) and its API routes on the ingress (docs/supplier-collaboration.md)."""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from infra.api import PartnerApi
+from infra.functions import ServiceFunction
+from infra.platform import Platform
+from infra.tables import data_table
+
+
+class Suppliers(Construct):
+    def __init__(
+        self, scope: Construct, id: str, *, platform: Platform, api: PartnerApi, ingress: ServiceFunction
+    ) -> None:
+        super().__init__(scope, id)
+        self.table = data_table(
+            self, "Table", config=platform.config, key=platform.key, name="suppliers", partition_key="pk", sort_key="sk"
+        )
+        ingress.add_environment("SUPPLIERS_TABLE_NAME", self.table.table_name)
+        ingress.add_environment("DATA_KEY_ARN", platform.key.key_arn)
+        ingress.grant_table(self.table, write=True)
+        # Bank accounts are encrypted field by field with the data key before they are stored.
+        platform.key.grant_encrypt_decrypt(ingress.function)
