@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     from cli.channels import add_arguments as channel_arguments
 
     channel_arguments(sub, targeted)
+    from cli.suppliers import add_arguments as supplier_arguments
+    from cli.systems import add_arguments as system_arguments
+
+    system_arguments(sub, targeted)
+    supplier_arguments(sub, targeted)
     return parser
 
 
@@ -70,15 +75,17 @@ def main(argv: list[str] | None = None) -> int:
         except (TargetError, PartnerAdminError) as exc:
             print(f"distrosync: {exc}", file=sys.stderr)
             return 2
-    if args.command == "channels":
-        from cli import channels
+    if args.command in ("channels", "systems", "suppliers"):
+        import importlib
+
         from cli.target import TargetError, resolve
         from shared.services.partner_admin import PartnerAdminError
 
+        module = importlib.import_module(f"cli.{args.command}")
         try:
             target = resolve(args.local, args.stack or f"distrosync-{args.env}")
-            return channels.ACTIONS[args.action](target.outputs, args)
-        except (TargetError, PartnerAdminError) as exc:
+            return module.ACTIONS[args.action](target.outputs, args)
+        except (TargetError, PartnerAdminError, ValueError) as exc:
             print(f"distrosync: {exc}", file=sys.stderr)
             return 2
     return 2
