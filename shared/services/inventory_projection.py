@@ -23,8 +23,10 @@ from shared.canonical.inventory import (
     InventoryAdjusted,
     InventorySnapshotApplied,
     InventorySnapshotReceived,
+    InventorySupplyChanged,
     ReceiptPosted,
     SnapshotLineOutcome,
+    SupplyLine,
 )
 from shared.canonical.items import ItemUpdated
 from shared.canonical.reservation import Reservation
@@ -95,8 +97,10 @@ class InventoryProjector:
             result.decisions.append(self._apply(data.sku, data.location, lambda p: apply_adjusted(p, envelope)))
         elif isinstance(data, ReceiptPosted):
             result.decisions.append(self._apply(data.sku, data.location, lambda p: apply_receipt_event(p, envelope)))
+            result.events.extend(supply_changed(envelope, result.decisions[-1][2]))
         elif isinstance(data, IncomingUpdated):
             result.decisions.append(self._apply(data.sku, data.location, lambda p: apply_incoming_event(p, envelope)))
+            result.events.extend(supply_changed(envelope, result.decisions[-1][2]))
         elif isinstance(data, InventorySnapshotReceived):
             outcomes = []
             for line in data.lines:
@@ -185,6 +189,38 @@ class InventoryProjector:
         return SkuPartition(
             sku=partition.sku, positions=positions, item=partition.item, other_items=partition.other_items
         )
+
+
+def supply_changed(cause: Envelope[Any], decision: Decision) -> list[Envelope[InventorySupplyChanged]]:
+    """`inventory.supply_changed` after a receipt or an incoming update: what promising re-pegs against.
+
+    Also for a duplicate (same event id, so consumers see it once): the first delivery may have been applied
+    without its publication succeeding. A stale movement changed nothing and says nothing."""
+    if decision.outcome is Outcome.STALE:
+        return []
+    position = decision.position
+    data = InventorySupplyChanged(
+        sku=position.sku,
+        location=position.location,
+        available=position.available,
+        incoming=[
+            SupplyLine(
+                reference=line.reference, kind=line.kind, quantity=line.quantity, expected_date=line.expected_date
+            )  # type: ignore[arg-type]
+            for line in position.incoming_open
+        ],
+        version=max(position.version, 1),
+    )
+    return [
+        Envelope[InventorySupplyChanged].wrap(
+            data,
+            source_partner="distrosync",
+            occurred_at=cause.occurred_at,
+            correlation_id=cause.correlation_id,
+            causation_id=cause.id,
+            event_id=f"{cause.id}-supply",
+        )
+    ]
 
 
 def safety_stock_at(item: dict[str, Any] | None, location: str) -> int:

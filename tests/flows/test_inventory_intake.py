@@ -337,3 +337,27 @@ def test_confirmed_incoming_shows_in_future_atp(rt, client, erp_client):
     after = client.get("/v1/inventory/SKU-5/atp", {"location": "DC-EAST", "date": "2099-01-10"})
     assert before.status == 200, before.body
     assert (before.json()["atp"], after.json()["atp"]) == (4, 28)
+
+
+def test_supply_changes_are_published_for_promising(rt, client, erp_client, captured_events):
+    """The projector says what supply a position has after every incoming update and receipt (not stale)."""
+    assert client.post("/v1/inventory/snapshots", snapshot([{"sku": "SKU-4", "on_hand": 5}])).status == 202
+    lines = [{"line": "1", "sku": "SKU-4", "location": "DC-EAST", "quantity": 1, "unit": "case"}]
+    assert erp_client.post("/v1/inventory/incoming", purchase_order(lines, expected_date="2099-01-10")).status == 202
+    rt.drain()
+    (incoming,) = captured_events("inventory.supply_changed")
+    assert incoming["data"]["incoming"] == [
+        {"reference": "PO-1001/1", "kind": "on_order", "quantity": 12, "expected_date": "2099-01-10"}
+    ]
+    assert incoming["data"]["available"] == 5
+    assert incoming["causation_id"] == captured_events("inventory.incoming_updated")[0]["id"]
+
+    body = receipt(12, sku="SKU-4", quantity=1, incoming_reference="PO-1001/1", document="GR-12")
+    assert client.post("/v1/inventory/receipts", body).status == 202
+    # An older version of the PO line arrives late: it changes nothing, so nothing is said.
+    stale = purchase_order(lines, expected_date="2099-01-01", sequence=1)
+    assert erp_client.post("/v1/inventory/incoming", stale).status == 202
+    rt.drain()
+    first, received = captured_events("inventory.supply_changed")
+    assert (received["data"]["available"], received["data"]["incoming"]) == (17, [])
+    assert received["data"]["version"] > first["data"]["version"]
