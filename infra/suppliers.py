@@ -10,6 +10,11 @@ from infra.functions import ServiceFunction
 from infra.platform import Platform
 from infra.tables import data_table
 
+ROUTES: tuple[tuple[str, str], ...] = (
+    ("POST", "/v1/supplier-records"),
+    ("GET", "/v1/suppliers/{id}"),  # {id}: the lead-time route of purchasing shares the resource
+)
+
 
 class Suppliers(Construct):
     def __init__(
@@ -24,3 +29,5 @@ class Suppliers(Construct):
         ingress.grant_table(self.table, write=True)
         # Bank accounts are encrypted field by field with the data key before they are stored.
         platform.key.grant_encrypt_decrypt(ingress.function)
+        for method, path in ROUTES:
+            api.add_route(method, path, ingress.function)
