@@ -1,0 +1,76 @@
+"""Promiser (SQS, from EventBridge): re-pegs customer demand when supply, lead times or orders change.
+
+Each SKU touched by a batch is re-pegged once (see PromisingService). Partial batch failures: a message that
+cannot be parsed is reported alone; a SKU that fails fails the messages that touched it (re-pegging is
+idempotent, so their retry is harmless).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from shared.aws.inventory_store import InventoryStore
+from shared.aws.orders_store import OrdersStore
+from shared.canonical.envelope import utcnow
+from shared.canonical.parse import envelope_from_eventbridge
+from shared.observability import MetricUnit, logger, metrics, tracer
+from shared.services.promising import PromisingService
+from shared.settings import PromiserSettings
+
+settings = PromiserSettings.from_env()
+service = PromisingService(
+    OrdersStore(settings.orders_table), InventoryStore(settings.inventory_table), settings.event_bus_name
+)
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+_parsed: dict[str, Any] = {}  # message id -> envelope, for the batch being processed
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> str:
+    try:
+        envelope = envelope_from_eventbridge(record.body)
+    except ValueError as exc:
+        logger.error("unprocessable message", extra={"message_id": record.message_id, "error": str(exc)[:2000]})
+        metrics.add_metric(name="Unprocessable", unit=MetricUnit.Count, value=1)
+        raise
+    _parsed[record.message_id] = envelope
+    lag_ms = (utcnow() - envelope.received_at).total_seconds() * 1000
+    metrics.add_metric(name="EventLag", unit=MetricUnit.Milliseconds, value=max(lag_ms, 0))
+    return envelope.type
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    _parsed.clear()
+    result = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
+    if _parsed:
+        logger.set_correlation_id(next(reversed(_parsed.values())).correlation_id)
+    outcome = service.process(_parsed)
+    failed |= outcome.failed
+    summary = {
+        "messages": len(event.get("Records", [])),
+        "skus": outcome.skus,
+        "lines_changed": outcome.lines_changed,
+        "published": outcome.published,
+        "lead_times_stored": outcome.lead_times_stored,
+        "retries": outcome.retries,
+        "failed": len(failed),
+    }
+    logger.info("batch re-pegged", extra=summary)
+    for name, key in (
+        ("SkusRepegged", "skus"),
+        ("PromisesChanged", "lines_changed"),
+        ("Published", "published"),
+        ("LeadTimesStored", "lead_times_stored"),
+        ("RepegRetries", "retries"),
+        ("Failed", "failed"),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=summary[key])
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in sorted(failed)]}
