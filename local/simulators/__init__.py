@@ -1,0 +1,95 @@
+"""Local stand-ins for the systems distrosync calls, served on 127.0.0.1 for the demo and the tests.
+
+- `erpnext.ErpNextSimulator`: the ERPNext/Frappe REST subset the reference ERP adapter uses, with Frappe's
+  behaviour (token auth, validation errors as 417, 404s, docstatus rules) and injectable faults.
+- `webhook_receiver.WebhookReceiver`: records signed webhook deliveries (a WMS, a planning system) and
+  verifies their signature.
+
+Both are real HTTP servers in a background thread (`start()` / `stop()`, or a `with` block), thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+
+
+@dataclass
+class Faults:
+    """Failures a simulator injects, consumed request by request (thread-safe through the owner's lock)."""
+
+    down: bool = False
+    fail: deque[int] = field(default_factory=deque)  # statuses to answer with
+    rate_limited: deque[float] = field(default_factory=deque)  # Retry-After seconds of the next 429s
+    slow: deque[float] = field(default_factory=deque)  # seconds to stall before answering
+
+    def next_fault(self) -> tuple[str, Any] | None:
+        """What to do with the next request: ("down", None), ("fail", status), ("rate_limit", s) or None;
+        a pending stall is returned by `stall()` separately (a slow request still gets processed)."""
+        if self.down:
+            return ("down", None)
+        if self.fail:
+            return ("fail", self.fail.popleft())
+        if self.rate_limited:
+            return ("rate_limit", self.rate_limited.popleft())
+        return None
+
+    def stall(self) -> float:
+        return self.slow.popleft() if self.slow else 0.0
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the simulators keep their own record of calls
+
+
+class BackgroundServer:
+    """A `QuietServer` on 127.0.0.1:<free port> in a daemon thread."""
+
+    handler_class: type[BaseHTTPRequestHandler]
+
+    def __init__(self) -> None:
+        self._server: QuietServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        handler = type("BoundHandler", (self.handler_class,), {"simulator": self})
+        self._server = QuietServer(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name=type(self).__name__, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return int(self._server.server_address[1])
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
