@@ -1,6 +1,7 @@
 """Canonical purchasing events: purchase orders, supplier acknowledgments, ship notices, risk for planning.
 
-Quantities are in eaches. A PO line is `<po>/<line>` wherever it appears as incoming supply.
+Quantities are in eaches. A PO line is `<po>/<line>` wherever it appears as incoming supply (`<po>/<line>#<n>`
+for the n-th delivery of a split schedule, `<po>/<line>/<ship notice id>` once shipped).
 """
 
 from __future__ import annotations
@@ -19,6 +20,77 @@ PoNumber = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0
 LineNumber = Annotated[int, Field(ge=1, le=9999)]
 DocumentId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")]
 AckLineStatus = Literal["accepted", "changed", "rejected", "backordered"]
+PurchaseOrderStatus = Literal["open", "cancelled", "closed"]
+Sscc = Annotated[str, Field(pattern=r"^\d{18}$", description="GS1 SSCC-18 (the check digit is verified).")]
+
+
+class PurchaseOrderLine(BaseModel):
+    """One line as the ERP ordered it (quantity in eaches)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    line: LineNumber
+    sku: Sku
+    quantity: int = Field(gt=0, description="Ordered, in eaches.")
+    unit_price: Decimal | None = Field(default=None, ge=0)
+    requested_date: date = Field(description="When the ERP asked the supplier to deliver.")
+    need_date: date | None = Field(default=None, description="When the goods are needed; None: the requested date.")
+
+
+class PurchaseOrder(BaseModel):
+    """The ERP's purchase order in one revision: supplier (golden id and the ERP's own id), ship-to, lines."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    po_number: PoNumber
+    revision: int = Field(ge=0, description="The ERP's revision; an older one never overwrites a newer one.")
+    status: PurchaseOrderStatus = "open"
+    supplier_id: SupplierId
+    supplier_reference: str = Field(min_length=1, max_length=128, description="The ERP's own supplier id.")
+    location: LocationCode = Field(description="Ship-to location.")
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    sent_at: datetime = Field(description="When the PO was sent to the supplier (starts the acknowledgment window).")
+    erp_reference: str | None = Field(default=None, max_length=128, description="The ERP's own id of the PO.")
+    lines: list[PurchaseOrderLine] = Field(min_length=1)
+
+
+class PurchaseOrderCreated(EventData):
+    """The ERP sent a new purchase order; it awaits the supplier's acknowledgment until `ack_due_at`."""
+
+    event_type = "purchase_order.created"
+    schema_version = "1.0"
+
+    purchase_order: PurchaseOrder
+    version: int = Field(ge=1, description="PO state version.")
+    ack_due_at: datetime | None = None
+
+    def subject(self) -> str:
+        return self.purchase_order.po_number
+
+
+class PurchaseOrderChanged(EventData):
+    """The ERP sent a newer revision of a purchase order (lines, dates, status)."""
+
+    event_type = "purchase_order.changed"
+    schema_version = "1.0"
+
+    purchase_order: PurchaseOrder
+    version: int = Field(ge=1, description="PO state version.")
+    previous_revision: int = Field(ge=0)
+    changed_lines: list[LineNumber] = Field(default_factory=list, description="Lines added, changed or removed.")
+
+    def subject(self) -> str:
+        return self.purchase_order.po_number
+
+
+class ScheduledDelivery(BaseModel):
+    """One delivery of a line the supplier confirmed in parts (a split schedule)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reference: str = Field(description="Incoming reference: <po>/<line>#<n>.")
+    quantity: int = Field(gt=0, description="In eaches.")
+    date: date
 
 
 class AckLineOutcome(BaseModel):
@@ -39,6 +111,12 @@ class AckLineOutcome(BaseModel):
     previous_unit_price: Decimal | None = None
     need_date: date | None = None
     changed: list[str] = Field(default_factory=list, description="quantity, date, price, status")
+    previous_status: AckLineStatus | Literal["open"] | None = Field(
+        default=None, description="The line's status before (open: not acknowledged yet)."
+    )
+    schedule: list[ScheduledDelivery] = Field(
+        default_factory=list, description="The confirmed deliveries when the supplier split the line."
+    )
 
 
 class PurchaseOrderAcknowledged(EventData):
@@ -52,6 +130,8 @@ class PurchaseOrderAcknowledged(EventData):
     version: int = Field(ge=1, description="PO state version after this acknowledgment.")
     erp_reference: str | None = Field(default=None, description="The ERP's own id of the PO, when it differs.")
     lines: list[AckLineOutcome] = Field(min_length=1)
+    supplier_reference: str | None = Field(default=None, description="The ERP's own id of the supplier.")
+    location: LocationCode | None = Field(default=None, description="Ship-to location of the PO.")
 
     def subject(self) -> str:
         return self.po_number
@@ -107,4 +187,84 @@ class ReplenishmentRiskChanged(EventData):
         return f"{self.po_number}/{self.line}"
 
 
-EVENTS: tuple[type[EventData], ...] = (PurchaseOrderAcknowledged, InboundExpectationChanged, ReplenishmentRiskChanged)
+class ShipNoticeLine(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    line: LineNumber
+    sku: Sku
+    quantity: int = Field(gt=0, description="Shipped, in eaches.")
+    reference: str = Field(description="Incoming reference of the shipped quantity: <po>/<line>/<ship notice id>.")
+
+
+class CartonLine(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    line: LineNumber
+    quantity: int = Field(gt=0, description="In eaches.")
+
+
+class Carton(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sscc: Sscc
+    lines: list[CartonLine] = Field(min_length=1)
+
+
+class ShipNotice(BaseModel):
+    """An advance ship notice against one PO: what left the supplier, in which cartons, arriving when."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ship_notice_id: DocumentId
+    po_number: PoNumber
+    supplier_id: SupplierId
+    location: LocationCode
+    shipped_at: datetime
+    carrier: str = Field(min_length=1, max_length=64)
+    tracking_number: str | None = Field(default=None, max_length=64)
+    eta: date
+    lines: list[ShipNoticeLine] = Field(min_length=1)
+    cartons: list[Carton] = Field(default_factory=list)
+
+
+class ShipNoticeReceived(EventData):
+    """A supplier's ship notice was accepted: its lines are in transit to the ship-to location."""
+
+    event_type = "ship_notice.received"
+    schema_version = "1.0"
+
+    ship_notice: ShipNotice
+    version: int = Field(ge=1, description="PO state version after this ship notice.")
+    erp_reference: str | None = None
+
+    def subject(self) -> str:
+        return f"{self.ship_notice.po_number}/{self.ship_notice.ship_notice_id}"
+
+
+class PurchaseOrderAckOverdue(EventData):
+    """A PO sent to a supplier was not acknowledged within the supplier's window (published once per PO)."""
+
+    event_type = "purchase_order.ack_overdue"
+    schema_version = "1.0"
+
+    po_number: PoNumber
+    supplier_id: SupplierId
+    location: LocationCode
+    sent_at: datetime
+    ack_due_at: datetime
+    ack_window_hours: int = Field(ge=1)
+    erp_reference: str | None = None
+
+    def subject(self) -> str:
+        return self.po_number
+
+
+EVENTS: tuple[type[EventData], ...] = (
+    PurchaseOrderAcknowledged,
+    InboundExpectationChanged,
+    ReplenishmentRiskChanged,
+    PurchaseOrderCreated,
+    PurchaseOrderChanged,
+    ShipNoticeReceived,
+    PurchaseOrderAckOverdue,
+)
