@@ -27,7 +27,8 @@ class Suppliers(Construct):
         ingress.add_environment("SUPPLIERS_TABLE_NAME", self.table.table_name)
         ingress.add_environment("DATA_KEY_ARN", platform.key.key_arn)
         ingress.grant_table(self.table, write=True)
-        # Bank accounts are encrypted field by field with the data key before they are stored.
-        platform.key.grant_encrypt_decrypt(ingress.function)
+        # Bank accounts are encrypted field by field with the data key before they are stored
+        # (shared/aws/field_crypto.py): Encrypt and Decrypt only, no data keys or re-encryption.
+        platform.key.grant(ingress.function, "kms:Encrypt", "kms:Decrypt")
         for method, path in ROUTES:
             api.add_route(method, path, ingress.function)
