@@ -1,24 +1,30 @@
 """Outbound delivery: the events other systems subscribe to, delivered through their adapters (ERPNext REST,
-signed webhooks) by the `outbound` function (docs/supplier-collaboration.md, "Partners and adapters")."""
+signed webhooks) by the `outbound` function (docs/supplier-collaboration.md, "Partners and adapters").
+
+bus --rule(DELIVERABLE_EVENTS)--> queue --(batch, partial failures)--> outbound --HTTPS--> ERP, WMS, planning
+"""
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra import nag
+from infra.flow import EventFlow
+from infra.functions import ServiceFunction
 from infra.platform import Platform
+from shared.adapters.outbound import DELIVERABLE_EVENT_TYPES, DELIVERY_BUDGET_SECONDS, SAFETY_MARGIN_SECONDS
 
-# Every event type a system may subscribe to.
-DELIVERABLE_EVENTS = [
-    "supplier.created",
-    "supplier.updated",
-    "supplier.merged",
-    "supplier.lead_time_updated",
-    "purchase_order.acknowledged",
-    "inbound.expectation_changed",
-    "replenishment.risk_changed",
-    "order.promise_date_changed",
-]
+# Every event type a system may subscribe to (`systems add` refuses others).
+DELIVERABLE_EVENTS = list(DELIVERABLE_EVENT_TYPES)
+# Room for two full delivery budgets per invocation; a delivery never gets more than the invocation has left
+# (minus a margin), so a timeout never cuts one mid-retry: messages of a batch that find no time left are handed
+# back to SQS untried. The queue's visibility timeout is 6 x this (EventFlow: 360 s).
+TIMEOUT_SECONDS = 60
+
+assert TIMEOUT_SECONDS > 2 * (DELIVERY_BUDGET_SECONDS + SAFETY_MARGIN_SECONDS), "outbound timeout below its budget"
 
 
 class Outbound(Construct):
@@ -32,3 +38,45 @@ class Outbound(Construct):
         idempotency: dynamodb.Table,
     ) -> None:
         super().__init__(scope, id)
+        config, key = platform.config, platform.key
+        self.handler = ServiceFunction(
+            self,
+            "Handler",
+            name="outbound",
+            description="Delivers subscribed events to ERP, WMS and planning systems through their adapters",
+            platform=platform,
+            timeout_seconds=TIMEOUT_SECONDS,
+            environment={
+                "PARTNERS_TABLE_NAME": partners.table_name,
+                "IDEMPOTENCY_TABLE_NAME": idempotency.table_name,
+                "SYSTEM_SECRETS_PREFIX": config.system_secrets_prefix,
+            },
+        )
+        function = self.handler.function
+        self.handler.grant_table(partners)  # which systems subscribe to what
+        self.handler.grant_table(idempotency, write=True)  # delivery records
+        secrets_arn = cdk.Stack.of(self).format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"{config.system_secrets_prefix}*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secrets_arn])
+        )
+        key.grant_decrypt(function)
+        nag.acknowledge(
+            self.handler.role,
+            f"AwsSolutions-IAM5[Resource::arn:aws:secretsmanager:{config.region}:{config.account}:"
+            f"secret:{config.system_secrets_prefix}*]",
+            "System connection secrets are created at run time by 'distrosync systems add', one per system, so "
+            "their ARNs (which end in a random suffix) are not known at deploy time; access is limited to the prefix.",
+        )
+
+        self.flow = EventFlow(
+            self,
+            "Flow",
+            platform=platform,
+            event_types=DELIVERABLE_EVENTS,
+            handler=self.handler,
+        )

@@ -16,7 +16,7 @@ Frappe's answers: 401 `AuthenticationError` for wrong credentials (`Authorizatio
 `exception` and `_server_messages` (a JSON list of JSON-encoded `{"message": ...}`).
 
 Faults: `fail_next(n, status=503)`, `rate_limit_next(n, retry_after=1)` (429 `TooManyRequestsError` with
-`Retry-After`), `slow_next(n, seconds)` (the request is processed after the stall, as a real server does
+`Retry-After`), `slow_next(n, seconds, after=0)` (the request is processed after the stall, as a real server does
 when the client has already given up: the ambiguous timeout), `down = True` or `with sim.outage():` (503 from
 the proxy in front, an HTML page). Introspection: `calls` (method, path, status, body), `doc(doctype, name)`.
 """
@@ -200,9 +200,10 @@ class ErpNextSimulator(BackgroundServer):
         with self._lock:
             self.faults.rate_limited.extend([retry_after] * n)
 
-    def slow_next(self, n: int, seconds: float) -> None:
+    def slow_next(self, n: int, seconds: float, *, after: int = 0) -> None:
+        """Stall `n` requests for `seconds` each, starting `after` requests from now."""
         with self._lock:
-            self.faults.slow.extend([seconds] * n)
+            self.faults.slow.extend([0.0] * after + [seconds] * n)
 
     @property
     def down(self) -> bool:

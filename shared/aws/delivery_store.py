@@ -1,0 +1,130 @@
+"""Delivery records in the idempotency table: which systems already have which events.
+
+Two kinds of record (partition key `id`, TTL attribute `expiration`, as every item of that table):
+
+- `delivery#<event id>#<partner>`: one event delivered to one system (events without a version);
+- `delivery#<partner>#<ordering key>`: for versioned subjects (a PO's acknowledgments, a supplier's golden
+  record, an inbound expectation, a lead time), the highest version this system was given. An event at or
+  below it is skipped: a duplicate, or an older change that SQS delivered after a newer one (it must not
+  overwrite the newer one in the system).
+
+Attributes: `status` (delivered | rejected | skipped), `detail` (the system's words for a rejection),
+`event_id`, `event_type`, `version`, `at`. Reads are one consistent BatchGetItem per SQS batch; writes one
+PutItem per delivery (conditional on the version for versioned subjects).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from shared.aws.clients import client
+from shared.aws.dynamo import from_item, to_item
+
+RECORD_TTL_SECONDS = 30 * 24 * 3600  # longer than SQS retention (4 days) plus the DLQ's (14 days)
+_BATCH_GET_LIMIT = 100
+_FINAL = frozenset({"delivered", "rejected", "skipped"})
+
+
+@dataclass(frozen=True)
+class DeliveryKey:
+    partner: str
+    event_id: str
+    ordering_key: str | None = None  # e.g. purchase_order.acknowledged#PO-1
+    version: int | None = None
+
+    @property
+    def item_id(self) -> str:
+        if self.ordering_key is not None:
+            return f"delivery#{self.partner}#{self.ordering_key}"
+        return f"delivery#{self.event_id}#{self.partner}"
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    status: str
+    event_id: str
+    detail: str = ""
+    version: int | None = None
+    at: str = ""
+
+
+def already_served(key: DeliveryKey, record: DeliveryRecord | None) -> bool:
+    """True when the system needs nothing more for this event (pure)."""
+    if record is None or record.status not in _FINAL:
+        return False
+    if key.ordering_key is None or key.version is None or record.version is None:
+        return record.event_id == key.event_id
+    return record.version >= key.version
+
+
+class DeliveryStore:
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    def load(self, keys: Iterable[DeliveryKey]) -> dict[str, DeliveryRecord]:
+        """The records of `keys` that exist, by item id (consistent reads; unprocessed keys re-requested)."""
+        ids = sorted({key.item_id for key in keys})
+        found: dict[str, DeliveryRecord] = {}
+        dynamodb = client("dynamodb")
+        for start in range(0, len(ids), _BATCH_GET_LIMIT):
+            request = {
+                self.table_name: {
+                    "Keys": [{"id": {"S": item_id}} for item_id in ids[start : start + _BATCH_GET_LIMIT]],
+                    "ConsistentRead": True,
+                }
+            }
+            for attempt in range(5):
+                response = dynamodb.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table_name, []):
+                    doc = from_item(item)
+                    found[doc["id"]] = DeliveryRecord(
+                        status=str(doc.get("status", "")),
+                        event_id=str(doc.get("event_id", "")),
+                        detail=str(doc.get("detail", "")),
+                        version=int(doc["version"]) if doc.get("version") is not None else None,
+                        at=str(doc.get("at", "")),
+                    )
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            else:
+                raise RuntimeError(f"delivery records of {len(ids)} key(s) could not all be read")
+        return found
+
+    def record(self, key: DeliveryKey, status: str, *, event_type: str, detail: str = "") -> DeliveryRecord:
+        """Write the outcome. For a versioned subject the write only raises the version: when a newer one is
+        already recorded (another invocation got there first) the record is left as it is."""
+        if status not in _FINAL:
+            raise ValueError(f"not a final delivery status: {status!r}")
+        now = datetime.now(UTC)
+        record = DeliveryRecord(status, key.event_id, detail[:2000], key.version, now.isoformat())
+        item = to_item(
+            {
+                "id": key.item_id,
+                "status": status,
+                "detail": record.detail or None,
+                "event_id": key.event_id,
+                "event_type": event_type,
+                "partner": key.partner,
+                "version": key.version,
+                "at": record.at,
+                "expiration": int(now.timestamp()) + RECORD_TTL_SECONDS,
+            }
+        )
+        dynamodb = client("dynamodb")
+        if key.ordering_key is None or key.version is None:
+            dynamodb.put_item(TableName=self.table_name, Item=item)
+            return record
+        with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
+            dynamodb.put_item(
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(id) OR version < :v",
+                ExpressionAttributeValues={":v": {"N": str(key.version)}},
+            )
+        return record

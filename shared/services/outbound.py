@@ -1,0 +1,233 @@
+"""The outbound dispatcher: each deliverable event to every system subscribed to it, through its adapter.
+
+For an event, the targets are the active partners with `outbound` settings subscribed to its type (the list
+is cached for a minute, like channels in the projector), except the partner the event came from and, for
+supplier events, the system whose record caused the change (`origin_system`): no echo loops.
+
+Per target: a delivery record says it is served already (a retried message, a duplicate, an older version
+of a newer change) -> nothing; else the adapter delivers; `delivered`, `skipped` and `rejected` (a permanent
+refusal, with the system's message: counted, logged, never retried) are recorded. A transient failure that
+outlives the delivery's budget raises `DeliveryDeferred`: the handler fails that SQS message alone, SQS
+retries it later and the targets already served are not called again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.adapters.outbound import (
+    CREDENTIAL_STATUSES,
+    DELIVERY_BUDGET_SECONDS,
+    SAFETY_MARGIN_SECONDS,
+    Adapter,
+    DeliveryResult,
+    build_adapter,
+)
+from shared.adapters.outbound.http import Deadline, RetryPolicy
+from shared.aws.delivery_store import DeliveryKey, DeliveryRecord, DeliveryStore, already_served
+from shared.aws.partners import PartnerRepository
+from shared.aws.system_secrets import SystemSecrets
+from shared.canonical.envelope import Envelope
+from shared.canonical.partner import Partner
+from shared.observability import MetricUnit, logger, metrics
+
+SYSTEMS_CACHE_SECONDS = 60
+SUPPLIER_EVENTS = frozenset({"supplier.created", "supplier.updated", "supplier.merged"})
+
+
+class DeliveryDeferred(RuntimeError):
+    """At least one system could not be reached in time: the message goes back to SQS."""
+
+
+@dataclass(frozen=True)
+class TargetOutcome:
+    partner: str
+    status: str  # delivered | skipped | rejected | failed | served (already)
+    detail: str = ""
+
+
+@dataclass
+class Dispatch:
+    """What one event came to, per target."""
+
+    event_id: str
+    event_type: str
+    outcomes: list[TargetOutcome] = field(default_factory=list)
+
+    @property
+    def deferred(self) -> list[TargetOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def ordering(envelope: Envelope[Any]) -> tuple[str, int] | None:
+    """The (ordering key, version) of events whose subject is versioned; None for the others."""
+    data = envelope.data
+    if envelope.type in SUPPLIER_EVENTS:
+        return f"supplier#{data.supplier.supplier_id}", int(data.supplier.version)
+    if envelope.type in ("purchase_order.acknowledged", "inbound.expectation_changed"):
+        return f"{envelope.type}#{envelope.subject}", int(data.version)
+    if envelope.type == "supplier.lead_time_updated":
+        return f"{envelope.type}#{envelope.subject}#{data.location or '*'}", int(data.sequence)
+    return None
+
+
+def delivery_key(envelope: Envelope[Any], partner_id: str) -> DeliveryKey:
+    order = ordering(envelope)
+    if order is None:
+        return DeliveryKey(partner_id, envelope.id)
+    return DeliveryKey(partner_id, envelope.id, order[0], order[1])
+
+
+def excluded(envelope: Envelope[Any], partner_id: str) -> bool:
+    """No echo: not back to the partner it came from, nor (supplier events) to the system that caused it."""
+    if envelope.source_partner == partner_id:
+        return True
+    return envelope.type in SUPPLIER_EVENTS and getattr(envelope.data, "origin_system", None) == partner_id
+
+
+class OutboundDispatcher:
+    def __init__(
+        self,
+        partners: PartnerRepository,
+        store: DeliveryStore,
+        secrets: SystemSecrets,
+        *,
+        adapter_factory: Callable[..., Adapter] = build_adapter,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.partners = partners
+        self.store = store
+        self.secrets = secrets
+        self.adapter_factory = adapter_factory
+        self.clock = clock
+        self._systems: tuple[float, list[Partner]] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> OutboundDispatcher:
+        return cls(
+            PartnerRepository(settings.partners_table), DeliveryStore(settings.idempotency_table), SystemSecrets()
+        )
+
+    # ------------------------------------------------------------------------------------------------ targets
+    def systems(self) -> list[Partner]:
+        """Active partners with outbound settings; one Scan per SYSTEMS_CACHE_SECONDS."""
+        if self._systems and self.clock() - self._systems[0] < SYSTEMS_CACHE_SECONDS:
+            return self._systems[1]
+        found = [p for p in self.partners.list() if p.outbound is not None and p.status == "active"]
+        self._systems = (self.clock(), found)
+        return found
+
+    def targets(self, envelope: Envelope[Any]) -> list[Partner]:
+        return [
+            p
+            for p in self.systems()
+            if p.outbound is not None
+            and envelope.type in p.outbound.subscriptions
+            and not excluded(envelope, p.partner_id)
+        ]
+
+    def prefetch(self, envelopes: Iterable[Envelope[Any]]) -> dict[str, DeliveryRecord]:
+        """The delivery records of every (event, target) of a batch, in one read."""
+        keys = [delivery_key(e, p.partner_id) for e in envelopes for p in self.targets(e)]
+        return self.store.load(keys) if keys else {}
+
+    # --------------------------------------------------------------------------------------------- delivery
+    def dispatch(
+        self,
+        envelope: Envelope[Any],
+        detail: Mapping[str, Any],
+        *,
+        records: Mapping[str, DeliveryRecord] | None = None,
+        remaining_seconds: Callable[[], float] | None = None,
+    ) -> Dispatch:
+        """Deliver to every target not yet served; raises DeliveryDeferred after trying them all if one failed."""
+        targets = self.targets(envelope)
+        if records is None:
+            records = self.store.load([delivery_key(envelope, p.partner_id) for p in targets]) if targets else {}
+        result = Dispatch(envelope.id, envelope.type)
+        for partner in targets:
+            key = delivery_key(envelope, partner.partner_id)
+            if already_served(key, records.get(key.item_id)):
+                result.outcomes.append(TargetOutcome(partner.partner_id, "served"))
+                metrics.add_metric(name="AlreadyDelivered", unit=MetricUnit.Count, value=1)
+                continue
+            outcome = self._deliver_one(envelope, detail, partner, key, remaining_seconds)
+            result.outcomes.append(outcome)
+            if outcome.status != "failed" and isinstance(records, dict):
+                # Later messages of the same batch see it (an older version after a newer one is skipped).
+                current = records.get(key.item_id)
+                if current is None or current.version is None or (key.version or 0) > current.version:
+                    records[key.item_id] = DeliveryRecord(outcome.status, envelope.id, outcome.detail, key.version)
+        if result.deferred:
+            names = ", ".join(f"{o.partner} ({o.detail})" for o in result.deferred)
+            raise DeliveryDeferred(f"{envelope.type} {envelope.id} not delivered to {names}")
+        return result
+
+    def _deliver_one(
+        self,
+        envelope: Envelope[Any],
+        detail: Mapping[str, Any],
+        partner: Partner,
+        key: DeliveryKey,
+        remaining_seconds: Callable[[], float] | None,
+    ) -> TargetOutcome:
+        settings = partner.outbound
+        assert settings is not None
+        budget = DELIVERY_BUDGET_SECONDS
+        if remaining_seconds is not None:
+            budget = min(budget, remaining_seconds() - SAFETY_MARGIN_SECONDS)
+        if budget <= 0.5:
+            return self._finish(envelope, partner, key, DeliveryResult("failed", "no time left in this invocation"))
+        policy = RetryPolicy(
+            max_attempts=settings.max_attempts, timeout_seconds=settings.timeout_seconds, budget_seconds=budget
+        )
+        deadline = Deadline.after(budget)
+        try:
+            adapter = self.adapter_factory(
+                settings.adapter, partner.partner_id, self.secrets.get(settings.secret_name), policy
+            )
+            delivered = adapter.deliver(envelope, detail, deadline)
+            last = delivered.calls[-1] if delivered.calls else None
+            if delivered.status == "failed" and last is not None and last.status in CREDENTIAL_STATUSES:
+                # The credentials may have been rotated since they were cached: once more with a fresh copy.
+                adapter = self.adapter_factory(
+                    settings.adapter, partner.partner_id, self.secrets.get(settings.secret_name, fresh=True), policy
+                )
+                delivered = adapter.deliver(envelope, detail, deadline)
+        except ValueError as exc:  # an unusable connection secret: an operator's fix, the event waits
+            delivered = DeliveryResult("failed", f"connection settings: {exc}")
+        return self._finish(envelope, partner, key, delivered)
+
+    def _finish(
+        self, envelope: Envelope[Any], partner: Partner, key: DeliveryKey, result: DeliveryResult
+    ) -> TargetOutcome:
+        adapter = partner.outbound.adapter if partner.outbound else "?"
+        extra = {
+            "event_id": envelope.id,
+            "type": envelope.type,
+            "subject": envelope.subject,
+            "system": partner.partner_id,
+            "adapter": adapter,
+            "status": result.status,
+            "detail": result.detail,
+            "calls": len(result.calls),
+            "correlation_id": envelope.correlation_id,
+        }
+        if result.status == "failed":
+            logger.warning("delivery deferred", extra=extra)
+            metrics.add_metric(name="DeliveryDeferred", unit=MetricUnit.Count, value=1)
+        else:
+            self.store.record(key, result.status, event_type=envelope.type, detail=result.detail)
+            if result.status == "rejected":
+                logger.error("delivery rejected by the system", extra=extra)
+                metrics.add_metric(name="DeliveryRejected", unit=MetricUnit.Count, value=1)
+            elif result.status == "skipped":
+                logger.info("delivery skipped", extra=extra)
+                metrics.add_metric(name="DeliverySkipped", unit=MetricUnit.Count, value=1)
+            else:
+                logger.info("delivered", extra=extra)
+                metrics.add_metric(name="Delivered", unit=MetricUnit.Count, value=1)
+        return TargetOutcome(partner.partner_id, result.status, result.detail)
