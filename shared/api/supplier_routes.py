@@ -13,7 +13,7 @@ from shared.api.supplier_models import SupplierRecordAccepted
 from shared.canonical.supplier import SupplierDetail, SupplierId, SupplierRecord
 from shared.domain.errors import OutOfScope
 from shared.domain.scopes import allows
-from shared.observability import MetricUnit, metrics
+from shared.observability import MetricUnit, logger, metrics
 
 if TYPE_CHECKING:
     from shared.api.deps import Deps
@@ -78,6 +78,16 @@ def _reply(status: int, body: Any) -> Response[Any]:
 def post_supplier_record(body: Annotated[SupplierRecord, Body()]) -> Response[SupplierRecordAccepted]:
     ctx = router.context
     submitted = _service().submit(body, ctx["partner"], ctx["meta"])
+    # Ids and the outcome only: the record itself (bank account) is never logged.
+    logger.info(
+        "supplier record",
+        extra={
+            "local_id": body.local_id,
+            "supplier_id": submitted.supplier_id,
+            "outcome": submitted.outcome,
+            "changed": submitted.changed,
+        },
+    )
     outcome = submitted.outcome.title().replace("_", "")
     metrics.add_metric(name=f"SupplierRecord{outcome}", unit=MetricUnit.Count, value=1)
     accepted = SupplierRecordAccepted(
