@@ -323,3 +323,18 @@ def test_the_outbound_function_may_read_only_what_it_needs(dev_template_path):
         if r["Type"] == "AWS::SQS::Queue" and r["Properties"].get("QueueName") == "distrosync-dev-outbound"
     )
     assert queue["VisibilityTimeout"] == 360
+
+
+def test_rotated_erp_credentials_are_picked_up_on_the_first_refusal(rt, erp):
+    """The connection secret is updated after the function cached it: the 401 makes it read the new one."""
+    from shared.aws.system_secrets import SystemSecrets
+
+    send(rt, supplier_updated("finance", {"erp": "ACME-001"}, version=4))
+    rt.drain()  # cached the connection
+    erp.api_secret = "rotated-secret"
+    SystemSecrets.put(f"{rt.outputs['SystemSecretsPrefix']}erp", erp.connection())
+    send(rt, acknowledgment())
+    report = rt.drain()
+    assert report.drained and not report.failed_records
+    assert [c.status for c in erp.calls_to("GET")] == [401, 200]
+    assert erp.doc("Purchase Order", "PO-1001")["order_confirmation_no"] == "ACK-1"
