@@ -1,18 +1,43 @@
-"""Purchasing: the purchasing table (purchase orders, acknowledgments, ship notices, lead times), its API routes
-on the ingress, and the scheduled overdue-acknowledgment sweep (docs/supplier-collaboration.md)."""
+"""Purchasing: the purchasing table (purchase orders, acknowledgments, ship notices, lead times) with its sparse
+acknowledgment-due index, its API routes on the ingress, and the scheduled overdue-acknowledgment sweep
+(docs/supplier-collaboration.md).
+
+schedule (default bus, every 15 minutes) --> ack_overdue --(retries exhausted)--> DLQ (alarm)
+"""
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra import nag
 from infra.api import PartnerApi
 from infra.functions import ServiceFunction
 from infra.platform import Platform
 from infra.tables import data_table
+from shared.aws.purchasing_store import ACK_DUE_INDEX, ACK_DUE_INDEX_ATTRIBUTES
+
+ROUTES = (
+    ("PUT", "/v1/purchase-orders/{po_number}"),
+    ("GET", "/v1/purchase-orders/{po_number}"),
+    ("POST", "/v1/purchase-orders/{po_number}/acknowledgments"),
+    ("POST", "/v1/purchase-orders/{po_number}/ship-notices"),
+    ("PUT", "/v1/suppliers/{supplier_id}/items/{sku}/lead-time"),
+    ("GET", "/v1/suppliers/{supplier_id}/items/{sku}/lead-time"),
+)
+SWEEP_EVERY = cdk.Duration.minutes(15)
+SWEEP_RETRY_ATTEMPTS = 2
+# A sweep that could not run within this time is dropped (to the DLQ): the next one does its work.
+SWEEP_MAX_EVENT_AGE = cdk.Duration.minutes(30)
 
 
 class Purchasing(Construct):
+    """Table `pk`/`sk` with GSI `by-ack-due` (`ack_queue` / `ack_due_at`); routes on `ingress`; `ack_overdue`."""
+
     def __init__(
         self,
         scope: Construct,
@@ -24,14 +49,102 @@ class Purchasing(Construct):
         suppliers_table: dynamodb.Table,
     ) -> None:
         super().__init__(scope, id)
+        config, key, observability = platform.config, platform.key, platform.observability
         self.table = data_table(
-            self,
-            "Table",
-            config=platform.config,
-            key=platform.key,
-            name="purchasing",
-            partition_key="pk",
-            sort_key="sk",
+            self, "Table", config=config, key=key, name="purchasing", partition_key="pk", sort_key="sk"
+        )
+        self.table.add_global_secondary_index(
+            index_name=ACK_DUE_INDEX,
+            partition_key=dynamodb.Attribute(name="ack_queue", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="ack_due_at", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=list(ACK_DUE_INDEX_ATTRIBUTES),
         )
         ingress.add_environment("PURCHASING_TABLE_NAME", self.table.table_name)
         ingress.grant_table(self.table, write=True)
+        for method, path in ROUTES:
+            api.add_route(method, path, ingress.function)
+
+        self.ack_overdue = ServiceFunction(
+            self,
+            "AckOverdue",
+            name="ack_overdue",
+            description="Raises purchase_order.ack_overdue for POs not acknowledged in time, every 15 minutes",
+            platform=platform,
+            environment={
+                "PURCHASING_TABLE_NAME": self.table.table_name,
+                "EVENT_BUS_NAME": platform.bus.event_bus_name,
+            },
+        )
+        # It queries the index and updates POs, nothing else: no read-write grant on the whole table, and the
+        # data key's actions DynamoDB needs for that table without CDK's wildcards (GenerateDataKey*, ReEncrypt*).
+        self.table.grant(self.ack_overdue.function, "dynamodb:Query", "dynamodb:UpdateItem")
+        key.grant(self.ack_overdue.function, "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+        stack = cdk.Stack.of(self.table)
+        logical_id = stack.resolve(stack.get_logical_id(self.table.node.default_child))  # type: ignore[arg-type]
+        nag.acknowledge(
+            self.ack_overdue.role,
+            f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
+            "The sweeper queries the acknowledgment-due index of this one table: CDK grants <table ARN>/index/*, "
+            "which spans only that table's indexes.",
+        )
+        platform.bus.grant_put_events_to(self.ack_overdue.function)
+
+        # Scheduled invocations that failed every retry (or aged out) land here.
+        self.dlq = sqs.Queue(
+            self,
+            "ScheduleDeadLetterQueue",
+            queue_name=f"{config.prefix}-ack-overdue-dlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(config.queue.dlq_retention_days),
+        )
+        nag.acknowledge(
+            self.dlq,
+            "AwsSolutions-SQS3",
+            "This queue is itself a dead-letter queue: the DeadLetterConfig of the overdue sweep's Lambda target "
+            "(cdk-nag only recognises DLQs referenced by another queue's RedrivePolicy).",
+        )
+        # A schedule rule lives on the account's default bus (custom buses carry events, not schedules).
+        self.schedule = events.Rule(
+            self,
+            "AckOverdueSchedule",
+            description="Every 15 minutes: raise purchase_order.ack_overdue for POs not acknowledged in time",
+            schedule=events.Schedule.rate(SWEEP_EVERY),
+            targets=[
+                targets.LambdaFunction(
+                    self.ack_overdue.function,
+                    dead_letter_queue=self.dlq,
+                    retry_attempts=SWEEP_RETRY_ATTEMPTS,
+                    max_event_age=SWEEP_MAX_EVENT_AGE,
+                )
+            ],
+        )
+
+        period = observability.period
+        dlq_depth = self.dlq.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum")
+        observability.alarm(
+            self.dlq,
+            "DepthAlarm",
+            metric=dlq_depth,
+            threshold=config.alarms.dlq_depth,
+            description=f"{config.prefix}-ack-overdue-dlq: scheduled sweeps failed; overdue POs may go unreported",
+        )
+        observability.add_row(
+            "Purchasing",
+            observability.graph(
+                "Overdue sweeper errors / duration p90",
+                self.ack_overdue.function.metric_errors(period=period, statistic="Sum"),
+                right=[self.ack_overdue.function.metric_duration(period=period, statistic="p90")],
+            ),
+            observability.graph("Overdue schedule DLQ", dlq_depth),
+            observability.graph(
+                "Purchasing table throttled requests",
+                self.table.metric_throttled_requests_for_operations(
+                    operations=[dynamodb.Operation.TRANSACT_WRITE_ITEMS, dynamodb.Operation.PUT_ITEM],
+                    period=period,
+                    statistic="Sum",
+                ),
+            ),
+        )
