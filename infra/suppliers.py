@@ -12,7 +12,7 @@ from infra.tables import data_table
 
 ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/v1/supplier-records"),
-    ("GET", "/v1/suppliers/{id}"),  # {id}: the lead-time route of purchasing shares the resource
+    ("GET", "/v1/suppliers/{supplier_id}"),  # the same path part as purchasing's lead-time routes (one resource)
 )
 
 
