@@ -44,7 +44,7 @@ def create_supplier(
     local_id: str = "V-100",
     portal_id: str = "acme-portal",
     legal_name: str = "ACME Industrial Supply, Inc.",
-    tax_id: str = "12-3456789",
+    tax_id: str | None = "12-3456789",
     **record: Any,
 ) -> Supplier:
     """The ERP's vendor record (the golden supplier it creates), and the supplier's portal partner."""
@@ -52,8 +52,8 @@ def create_supplier(
         "local_id": local_id,
         "sequence": 1,
         "legal_name": legal_name,
-        "tax_id": tax_id,
         "address": {"line1": "12 Harbour Road", "city": "Boston", "postal_code": "02110", "country": "US"},
+        **({"tax_id": tax_id} if tax_id else {}),
         **record,
     }
     reply = erp_client.post("/v1/supplier-records", body)
