@@ -13,8 +13,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="distrosync", description="distrosync: integration hub for distributors")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="run the inventory-adjustment flow end to end on the embedded AWS")
+    demo = sub.add_parser(
+        "demo", help="run inventory visibility and supplier collaboration end to end on the embedded AWS"
+    )
     demo.add_argument("--env", default="dev", choices=["dev", "staging", "prod"])
+    demo.add_argument(
+        "--story", default="all", choices=["all", "inventory", "supply"], help="which part to play (default: both)"
+    )
 
     serve = sub.add_parser("serve", help="serve the API on 127.0.0.1 over the embedded AWS")
     serve.add_argument("--port", type=int, default=8080)
@@ -57,8 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
         from cli.demo import run_demo
+        from cli.demo_supply import run_supply_demo
 
-        return run_demo(args.env)
+        status = run_demo(args.env) if args.story in ("all", "inventory") else 0
+        if args.story == "all":
+            print()
+        if args.story in ("all", "supply") and status == 0:
+            status = run_supply_demo(args.env)
+        return status
     if args.command == "serve":
         from cli.serve import run_server
 
