@@ -170,13 +170,19 @@ class IncomingUpdated(EventData):
     (`in_transit`, ETA). The latest `sequence` per reference wins; quantity 0 closes the line."""
 
     event_type = "inventory.incoming_updated"
-    schema_version = "1.0"
+    schema_version = "1.1"
 
     sku: Sku
     location: LocationCode
     reference: Reference = Field(description="Supply line id, e.g. PO-1001/1 or ASN-77/3.")
     kind: IncomingKind
-    quantity: int = Field(ge=0, description="Open quantity expected, in eaches.")
+    quantity: int = Field(ge=0, description="Open quantity expected, in eaches (see `basis`).")
+    basis: Literal["open", "confirmed"] = Field(
+        default="open",
+        description="open: the quantity still expected, receipts already deducted by the sender; confirmed: the "
+        "quantity confirmed for this reference, from which distrosync deducts what was received against it "
+        "(for senders that do not see receipts, e.g. a supplier's acknowledgment).",
+    )
     expected_date: date = Field(description="Promised date (on_order) or ETA (in_transit).")
     sequence: int = Field(ge=0)
 

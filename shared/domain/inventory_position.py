@@ -388,10 +388,13 @@ def apply_incoming(
     sequence: int,
     event_id: str,
     at: datetime,
+    basis: str = "open",
 ) -> Decision:
     """The supplier's open quantity and date for one supply line; the latest `sequence` per reference wins.
 
-    Quantity 0 closes the line but keeps it, so that an older update arriving late cannot reopen it.
+    Quantity 0 closes the line but keeps it, so that an older update arriving late cannot reopen it. With
+    `basis="confirmed"` the quantity is the line's whole confirmation: what was received against the reference
+    is deducted, so a later confirmation does not reopen what has arrived.
     """
     if kind not in INCOMING_KINDS:
         raise ValueError(f"incoming kind must be one of {INCOMING_KINDS} ({kind!r})")
@@ -404,13 +407,14 @@ def apply_incoming(
         return Decision(
             outcome, current, f"{reference}: sequence {sequence}, latest {known.sequence}", _on_hand(position)
         )
+    received = known.received if known else 0
     line = Incoming(
         reference=reference,
         kind=kind,
-        quantity=quantity,
+        quantity=max(0, quantity - received) if basis == "confirmed" else quantity,
         expected_date=expected_date,
         sequence=sequence,
-        received=known.received if known else 0,
+        received=received,
         receipts=known.receipts if known else (),
     )
     return _applied(
@@ -507,4 +511,5 @@ def apply_incoming_event(position: Position | None, envelope: Envelope[IncomingU
         sequence=data.sequence,
         event_id=envelope.id,
         at=envelope.occurred_at,
+        basis=data.basis,
     )

@@ -649,6 +649,7 @@ class PurchasingService:
                     reference=s.reference,
                     kind=s.kind,
                     quantity=s.quantity,
+                    basis="confirmed",  # the supplier does not see receipts: inventory deducts them
                     expected_date=s.expected_date,
                     sequence=after.version,
                 ),

@@ -71,6 +71,7 @@ def test_a_partial_confirmation_with_a_later_date_ripples_to_inventory_warehouse
         "reference": "PO-2001/1",
         "kind": "on_order",
         "quantity": 60,
+        "basis": "confirmed",
         "expected_date": days(17),
         "sequence": 2,
     }
@@ -208,3 +209,27 @@ def test_events_that_could_not_be_published_are_published_by_the_retry(rt, acme,
     again = acknowledge(acme, po, {"line": 1, "status": "accepted"}, issued_at=issued)
     assert again.json()["outcome"] == "unchanged"
     assert len(captured_events("purchase_order.acknowledged")) == 1
+
+
+def test_a_later_acknowledgment_does_not_reopen_what_was_received_against_the_line(rt, erp_client, client, acme, po):
+    """The supplier does not see receipts: inventory deducts what arrived against the PO line from its confirmation."""
+    first = {"line": 1, "status": "changed", "quantity": 80, "promised_date": days(12)}
+    assert acknowledge(acme, po, first).status == 201
+    rt.drain()
+    receipt = {
+        "sku": "SKU-1",
+        "location": "DC-EAST",
+        "quantity": 30,
+        "incoming_reference": f"{po}/1",
+        "sequence": 1,
+        "occurred_at": utcnow().isoformat(),
+    }
+    assert client.post("/v1/inventory/receipts", receipt).status == 202
+    rt.drain()
+    assert incoming(erp_client, "SKU-1")[f"{po}/1"] == ("on_order", 50, days(12))
+
+    later = {"line": 1, "status": "changed", "quantity": 80, "promised_date": days(14)}
+    reply = acknowledge(acme, po, later, ack_id="ACK-2", issued_at=utcnow() + timedelta(seconds=1))
+    assert reply.status == 201, reply.body
+    rt.drain()
+    assert incoming(erp_client, "SKU-1")[f"{po}/1"] == ("on_order", 50, days(14))

@@ -75,7 +75,7 @@ def receipt(position, seq, quantity, *, ref=None, lot=None, source="wms", minute
     )
 
 
-def incoming(position, ref, quantity, *, seq=1, kind="on_order", expected=date(2026, 12, 1)):
+def incoming(position, ref, quantity, *, seq=1, kind="on_order", expected=date(2026, 12, 1), basis="open"):
     return apply_incoming(
         position,
         sku=SKU,
@@ -87,6 +87,7 @@ def incoming(position, ref, quantity, *, seq=1, kind="on_order", expected=date(2
         sequence=seq,
         event_id=f"{ref}#{seq}",
         at=T0,
+        basis=basis,
     )
 
 
@@ -385,6 +386,19 @@ def test_a_receipt_adds_on_hand_and_reduces_its_incoming_line():
     assert position.on_hand == 40 and position.lots == {"L1": 40}
     line = position.incoming["PO-1/1"]
     assert (line.quantity, line.received, line.receipts) == (60, 40, ("wms#5",))
+
+
+def test_a_confirmed_quantity_has_what_was_received_deducted_an_open_quantity_does_not():
+    position = incoming(None, "PO-1/1", 100, basis="confirmed").position
+    position = receipt(position, 5, 40, ref="PO-1/1").position
+    # The supplier confirms the line again (it does not see receipts): 90 confirmed, 40 already here.
+    confirmed = incoming(position, "PO-1/1", 90, seq=2, basis="confirmed").position.incoming["PO-1/1"]
+    assert (confirmed.quantity, confirmed.received) == (50, 40)
+    # An ERP that deducts receipts itself sends what is still open.
+    still_open = incoming(position, "PO-1/1", 45, seq=2).position.incoming["PO-1/1"]
+    assert (still_open.quantity, still_open.received) == (45, 40)
+    over = incoming(position, "PO-1/1", 30, seq=3, basis="confirmed").position.incoming["PO-1/1"]
+    assert over.quantity == 0
 
 
 def test_a_duplicate_receipt_reduces_its_line_once():
