@@ -32,6 +32,8 @@ DELIVERABLE_EVENT_TYPES: tuple[str, ...] = (
     "supplier.merged",
     "supplier.lead_time_updated",
     "purchase_order.acknowledged",
+    "purchase_order.ack_overdue",
+    "ship_notice.received",
     "inbound.expectation_changed",
     "replenishment.risk_changed",
     "order.promise_date_changed",
