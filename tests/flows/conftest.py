@@ -5,6 +5,7 @@ Fixtures for everyone:
   (items SKU-1..SKU-5 with units each=1, case=12, pallet=480 and no safety stock; locations DC-EAST, DC-WEST);
 - `warehouse` / `client`: the warehouse partner wh-east (scope location:DC-EAST) and its API client;
 - `erp_client`: the ERP's API client (kind erp, scope location:*);
+- `acme`: a supplier created the real way (the ERP's vendor record) with its portal partner (purchasing_helpers.py);
 - `captured_events`: a function returning the envelopes published on the bus since the fixture was set up,
   optionally of some types: `captured_events("inventory.adjusted")`.
 """
@@ -72,6 +73,14 @@ def warehouse(rt, catalog):
 @pytest.fixture
 def client(rt, warehouse):
     return partner_client(rt, warehouse)
+
+
+@pytest.fixture
+def acme(rt, erp_client):
+    """The supplier ACME (the ERP's vendor V-100, a golden supplier) and its portal partner acme-portal."""
+    from purchasing_helpers import create_supplier
+
+    return create_supplier(rt, erp_client)
 
 
 @pytest.fixture

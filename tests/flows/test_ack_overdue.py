@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
-from test_purchase_orders import Supplier, create_supplier, po_line, put_po
+from purchasing_helpers import create_supplier, po_line, put_po
 
 from shared.aws.purchasing_store import PurchasingStore
 from shared.canonical.envelope import utcnow
@@ -38,11 +37,6 @@ def send(erp_client, po: str, sent_at: datetime, supplier: str = "V-100"):
     reply = put_po(erp_client, po, po_line(1, "SKU-1", 10), supplier=supplier, sent_at=sent_at.isoformat())
     assert reply.status == 201, reply.body
     return reply
-
-
-@pytest.fixture
-def acme(rt, erp_client) -> Supplier:
-    return create_supplier(rt, erp_client)
 
 
 def test_pos_not_acknowledged_within_their_suppliers_window_are_reported_once(rt, erp_client, acme, captured_events):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from test_purchase_orders import Supplier, create_po, create_supplier, days, incoming, po_line, problem
+from purchasing_helpers import create_po, create_supplier, days, incoming, po_line, problem
 
 from shared.canonical.envelope import utcnow
 
@@ -21,11 +21,6 @@ def acknowledge(supplier, po: str, *lines: dict, ack_id: str = "ACK-1", issued_a
         "lines": list(lines),
     }
     return supplier.portal.post(PATH.format(po=po), body)
-
-
-@pytest.fixture
-def acme(rt, erp_client) -> Supplier:
-    return create_supplier(rt, erp_client)
 
 
 @pytest.fixture

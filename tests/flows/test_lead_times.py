@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-from test_purchase_orders import Supplier, create_supplier, problem
+from purchasing_helpers import create_supplier, problem
 
 from shared.canonical.envelope import utcnow
 
@@ -17,11 +16,6 @@ def path(supplier_id: str, sku: str = "SKU-1") -> str:
 
 def put(client, supplier_id: str, body: dict, sku: str = "SKU-1"):
     return client.request("PUT", path(supplier_id, sku), json_body=body)
-
-
-@pytest.fixture
-def acme(rt, erp_client) -> Supplier:
-    return create_supplier(rt, erp_client)
 
 
 def test_the_supplier_sets_its_lead_time_in_order_and_only_changes_are_published(rt, acme, captured_events):

@@ -4,7 +4,7 @@ SSCCs, no over-shipment; the warehouse's receipt against the notice closes it in
 from __future__ import annotations
 
 import pytest
-from test_purchase_orders import Supplier, create_po, create_supplier, days, incoming, po_line, problem
+from purchasing_helpers import Supplier, create_po, create_supplier, days, incoming, po_line, problem
 
 from shared.canonical.envelope import utcnow
 
@@ -27,11 +27,6 @@ def ship(supplier: Supplier, po: str, *lines: dict, notice: str = "ASN-1", carto
         "cartons": cartons or [],
     }
     return supplier.portal.post(PATH.format(po=po), body)
-
-
-@pytest.fixture
-def acme(rt, erp_client) -> Supplier:
-    return create_supplier(rt, erp_client)
 
 
 @pytest.fixture
