@@ -116,6 +116,11 @@ def test_demo_runs_the_flow_and_exits_zero(dev_template_path, monkeypatch, capsy
     assert "409 insufficient-stock" in out and "422 negative-on-hand" in out and "422 too-many-lines" in out
     assert "ATP rises with confirmed supply (120 -> 144 -> 336)" in out and "Shopify says untracked" in out
     assert "demo completed" in out
+    # Part 2, supplier collaboration: the issue #4 scenario.
+    assert "403 not-your-purchase-order" in out and "200 superseded" in out and "200 unchanged" in out
+    assert "order_confirmation_no NF-ACK-881 (1 successful update)" in out and "WMS expects 120 CHAIR-1" in out
+    assert "SO-1002/1 50 CHAIR-1" in out and "SO-1003/1 40 CHAIR-1" in out
+    assert "demo part 2 completed" in out and "2 orders are at risk with new dates" in out
 
 
 def test_a_state_file_left_by_a_dead_server_is_not_trusted(tmp_path, monkeypatch, capsys):
