@@ -115,6 +115,25 @@ class ServiceFunction(Construct):
     def add_environment(self, name: str, value: str) -> None:
         self.function.add_environment(name, value)
 
+    def grant_secrets_under(self, prefix: str, *, why: str) -> None:
+        """GetSecretValue on the secrets whose names start with `prefix` (created at run time, one per partner or
+        system, so their ARNs, which end in a random suffix, are not known at deploy time)."""
+        stack = cdk.Stack.of(self)
+        arn = stack.format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"{prefix}*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[arn])
+        )
+        nag.acknowledge(
+            self.role,
+            f"AwsSolutions-IAM5[Resource::arn:aws:secretsmanager:{stack.region}:{stack.account}:secret:{prefix}*]",
+            f"{why} Their ARNs end in a random suffix unknown at deploy time; access is limited to the prefix.",
+        )
+
     def grant_table(self, table: dynamodb.Table, *, write: bool = False) -> None:
         """Read (or read/write) access to `table` and its indexes, including use of its KMS key."""
         if write:

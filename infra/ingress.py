@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra import nag
 from infra.functions import ServiceFunction
 from infra.platform import Platform
 
@@ -45,21 +42,8 @@ class Ingress(Construct):
         self.handler.grant_table(idempotency, write=True)
         bus.grant_put_events_to(function)
         # Partner signing secrets are created by the CLI under the prefix, encrypted with the data key.
-        secrets_arn = cdk.Stack.of(self).format_arn(
-            service="secretsmanager",
-            resource="secret",
-            resource_name=f"{config.partner_secrets_prefix}*",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
-        function.add_to_role_policy(
-            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secrets_arn])
+        self.handler.grant_secrets_under(
+            config.partner_secrets_prefix,
+            why="Partner signing secrets are created at run time by the distrosync CLI, one per partner.",
         )
         key.grant_decrypt(function)
-
-        nag.acknowledge(
-            self.handler.role,
-            f"AwsSolutions-IAM5[Resource::arn:aws:secretsmanager:{config.region}:{config.account}:"
-            f"secret:{config.partner_secrets_prefix}*]",
-            "Partner secrets are created at run time by the distrosync CLI, one per partner, so their ARNs "
-            "(which end in a random suffix) are not known at deploy time; access is limited to the prefix.",
-        )

@@ -6,12 +6,9 @@ bus --rule(DELIVERABLE_EVENTS)--> queue --(batch, partial failures)--> outbound 
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra import nag
 from infra.flow import EventFlow
 from infra.functions import ServiceFunction
 from infra.platform import Platform
@@ -55,23 +52,11 @@ class Outbound(Construct):
         function = self.handler.function
         self.handler.grant_table(partners)  # which systems subscribe to what
         self.handler.grant_table(idempotency, write=True)  # delivery records
-        secrets_arn = cdk.Stack.of(self).format_arn(
-            service="secretsmanager",
-            resource="secret",
-            resource_name=f"{config.system_secrets_prefix}*",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
-        function.add_to_role_policy(
-            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secrets_arn])
+        self.handler.grant_secrets_under(
+            config.system_secrets_prefix,
+            why="System connection secrets are created at run time by 'distrosync systems add', one per system.",
         )
         key.grant_decrypt(function)
-        nag.acknowledge(
-            self.handler.role,
-            f"AwsSolutions-IAM5[Resource::arn:aws:secretsmanager:{config.region}:{config.account}:"
-            f"secret:{config.system_secrets_prefix}*]",
-            "System connection secrets are created at run time by 'distrosync systems add', one per system, so "
-            "their ARNs (which end in a random suffix) are not known at deploy time; access is limited to the prefix.",
-        )
 
         self.flow = EventFlow(
             self,

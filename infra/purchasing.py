@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import nag
 from infra.api import PartnerApi
 from infra.functions import ServiceFunction
 from infra.platform import Platform
+from infra.schedule import ScheduledSweep
 from infra.tables import data_table
 from shared.aws.purchasing_store import ACK_DUE_INDEX, ACK_DUE_INDEX_ATTRIBUTES
 
@@ -90,47 +88,18 @@ class Purchasing(Construct):
         )
         platform.bus.grant_put_events_to(self.ack_overdue.function)
 
-        # Scheduled invocations that failed every retry (or aged out) land here.
-        self.dlq = sqs.Queue(
+        self.sweep = ScheduledSweep(
             self,
-            "ScheduleDeadLetterQueue",
-            queue_name=f"{config.prefix}-ack-overdue-dlq",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(config.queue.dlq_retention_days),
-        )
-        nag.acknowledge(
-            self.dlq,
-            "AwsSolutions-SQS3",
-            "This queue is itself a dead-letter queue: the DeadLetterConfig of the overdue sweep's Lambda target "
-            "(cdk-nag only recognises DLQs referenced by another queue's RedrivePolicy).",
-        )
-        # A schedule rule lives on the account's default bus (custom buses carry events, not schedules).
-        self.schedule = events.Rule(
-            self,
-            "AckOverdueSchedule",
+            "Sweep",
+            platform=platform,
+            function=self.ack_overdue,
+            every=SWEEP_EVERY,
             description="Every 15 minutes: raise purchase_order.ack_overdue for POs not acknowledged in time",
-            schedule=events.Schedule.rate(SWEEP_EVERY),
-            targets=[
-                targets.LambdaFunction(
-                    self.ack_overdue.function,
-                    dead_letter_queue=self.dlq,
-                    retry_attempts=SWEEP_RETRY_ATTEMPTS,
-                    max_event_age=SWEEP_MAX_EVENT_AGE,
-                )
-            ],
+            max_event_age=SWEEP_MAX_EVENT_AGE,
+            retry_attempts=SWEEP_RETRY_ATTEMPTS,
+            alarm_description="scheduled sweeps failed; overdue POs may go unreported",
         )
-
         period = observability.period
-        dlq_depth = self.dlq.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum")
-        observability.alarm(
-            self.dlq,
-            "DepthAlarm",
-            metric=dlq_depth,
-            threshold=config.alarms.dlq_depth,
-            description=f"{config.prefix}-ack-overdue-dlq: scheduled sweeps failed; overdue POs may go unreported",
-        )
         observability.add_row(
             "Purchasing",
             observability.graph(
@@ -138,7 +107,7 @@ class Purchasing(Construct):
                 self.ack_overdue.function.metric_errors(period=period, statistic="Sum"),
                 right=[self.ack_overdue.function.metric_duration(period=period, statistic="p90")],
             ),
-            observability.graph("Overdue schedule DLQ", dlq_depth),
+            observability.graph("Overdue schedule DLQ", self.sweep.dlq_depth),
             observability.graph(
                 "Purchasing table throttled requests",
                 self.table.metric_throttled_requests_for_operations(

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra import nag
 from infra.api import PartnerApi
 from infra.functions import ServiceFunction
 from infra.platform import Platform
+from infra.schedule import ScheduledSweep
 from infra.tables import data_table
 from shared.aws.reservation_store import EXPIRY_INDEX, EXPIRY_INDEX_ATTRIBUTES
 
@@ -79,47 +76,18 @@ class Reservations(Construct):
         self.expiry.grant_table(inventory_table, write=True)
         platform.bus.grant_put_events_to(self.expiry.function)
 
-        # Scheduled invocations that failed every retry (or aged out) land here.
-        self.dlq = sqs.Queue(
+        self.sweep = ScheduledSweep(
             self,
-            "ScheduleDeadLetterQueue",
-            queue_name=f"{config.prefix}-reservation-expiry-dlq",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(config.queue.dlq_retention_days),
-        )
-        nag.acknowledge(
-            self.dlq,
-            "AwsSolutions-SQS3",
-            "This queue is itself a dead-letter queue: the DeadLetterConfig of the expiry schedule's Lambda "
-            "target (cdk-nag only recognises DLQs referenced by another queue's RedrivePolicy).",
-        )
-        # A schedule rule lives on the account's default bus (custom buses carry events, not schedules).
-        self.schedule = events.Rule(
-            self,
-            "ExpirySchedule",
+            "Sweep",
+            platform=platform,
+            function=self.expiry,
+            every=SWEEP_EVERY,
             description="Every minute: expire held reservations whose time is up",
-            schedule=events.Schedule.rate(SWEEP_EVERY),
-            targets=[
-                targets.LambdaFunction(
-                    self.expiry.function,
-                    dead_letter_queue=self.dlq,
-                    retry_attempts=SWEEP_RETRY_ATTEMPTS,
-                    max_event_age=SWEEP_MAX_EVENT_AGE,
-                )
-            ],
+            max_event_age=SWEEP_MAX_EVENT_AGE,
+            retry_attempts=SWEEP_RETRY_ATTEMPTS,
+            alarm_description="scheduled sweeps failed; holds may not expire",
         )
-
         period = observability.period
-        dlq_depth = self.dlq.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum")
-        observability.alarm(
-            self.dlq,
-            "DepthAlarm",
-            metric=dlq_depth,
-            threshold=config.alarms.dlq_depth,
-            description=f"{config.prefix}-reservation-expiry-dlq: scheduled sweeps failed; holds may not expire",
-        )
         observability.add_row(
             "Reservations",
             observability.graph(
@@ -127,7 +95,7 @@ class Reservations(Construct):
                 self.expiry.function.metric_errors(period=period, statistic="Sum"),
                 right=[self.expiry.function.metric_duration(period=period, statistic="p90")],
             ),
-            observability.graph("Expiry schedule DLQ", dlq_depth),
+            observability.graph("Expiry schedule DLQ", self.sweep.dlq_depth),
             observability.graph(
                 "Reservations table throttled requests",
                 self.table.metric_throttled_requests_for_operations(
