@@ -36,6 +36,31 @@ AWS_ROWS = {
         ("reservation_refused", "ingress POST /v1/reservations: 409"),
     ],
 }
+# Section 5 (supplier collaboration): each row stands alone (no end-to-end sums: the rows of a group are
+# alternatives, or stages measured on different units).
+SUPPLY_ROWS = {
+    "per supplier record (each with a bank account)": [
+        ("supplier_created", "ingress POST /v1/supplier-records: new"),
+        ("supplier_matched", "the same supplier from a second system"),
+        ("supplier_replay", "a replay (same sequence)"),
+    ],
+    "per purchase-order document (2 lines)": [
+        ("po_created", "ingress PUT /v1/purchase-orders/{po}: new"),
+        ("ack_applied", "POST .../acknowledgments: a changed line"),
+        ("ack_duplicate", "POST .../acknowledgments: a duplicate"),
+    ],
+    "per customer order (1 line)": [
+        ("order_created", "ingress POST /v1/orders: 201"),
+    ],
+    "per event, SQS batches of 10 over 5 SKUs": [
+        ("promiser_orders", "promiser, order.created"),
+        ("promiser_supply", "promiser, inventory.supply_changed"),
+    ],
+    "per delivery, SQS batches of 10": [
+        ("outbound_erp", "outbound, acknowledgment to ERPNext"),
+        ("outbound_webhook", "outbound, expectation to a WMS webhook"),
+    ],
+}
 
 
 def aws_verdict(measured: dict[str, float], floor: dict[str, float], basis: str) -> dict[str, Any]:
@@ -88,27 +113,29 @@ def _pure_detail(name: str, r: dict[str, Any]) -> str:
     return f"{c['locations']} locations, {c['channels']} channels; {published:,} availability.changed decided"
 
 
-def _aws_rows(a: dict[str, Any]) -> list[str]:
+def _status(verdict: dict[str, Any]) -> str:
+    return "at floor" if not verdict["above_floor"] and not verdict["below_floor"] else "ABOVE FLOOR"
+
+
+def _aws_rows(a: dict[str, Any], groups: dict[str, list[tuple[str, str]]], *, end_to_end: bool = True) -> list[str]:
     lines = [f"   {'':<44}{'measured':>9}{'floor':>7}"]
-    for group, rows in AWS_ROWS.items():
+    for group, rows in groups.items():
         lines.append(f"   {group}")
         total = floor = 0.0
         for name, label in rows:
             s = a[name]
             v = s["verdict"]
             total, floor = total + v["measured_per_event"], floor + v["floor_per_event"]
-            status = "at floor" if not v["above_floor"] and not v["below_floor"] else "ABOVE FLOOR"
-            lines.append(f"     {label:<42}{v['measured_per_event']:>9g}{v['floor_per_event']:>7g}   {status}")
+            lines.append(f"     {label:<42}{v['measured_per_event']:>9g}{v['floor_per_event']:>7g}   {_status(v)}")
             lines.append(f"       measured: {_ops(s['steady_per_event'])} (per event, {s['steady_events']} events)")
             lines.append(f"       floor: {s['basis']}")
             if v["above_floor"]:
                 lines.append(f"       above floor by: {_ops(v['above_floor'])}")
             if "cold" in s:
                 c = s["cold_verdict"]
-                mark = "at floor" if not c["above_floor"] and not c["below_floor"] else "ABOVE FLOOR"
                 lines.append(
                     f"       cold, {s['cold_unit']}: {c['measured_per_event']:g} (floor {c['floor_per_event']:g}, "
-                    f"{mark}): {_ops(s['cold'])}"
+                    f"{_status(c)}): {_ops(s['cold'])}"
                 )
                 lines.append(f"         floor: {s['cold_basis']}")
                 if c["above_floor"]:
@@ -116,10 +143,17 @@ def _aws_rows(a: dict[str, Any]) -> list[str]:
             if "warming" in s:
                 w = s["warming"]
                 lines.append(
-                    f"       the next {w['requests']} requests (SKUs/locations new to the process's 60 s master "
+                    f"       {w['requests']} other requests (SKUs/locations new to the process's 60 s master "
                     f"cache): {_ops(w['calls'])} in all"
                 )
-        if len(rows) > 1:
+            if "http_verdict" in s:
+                h = s["http_verdict"]
+                lines.append(
+                    f"       HTTP to the system per delivery (not AWS): {h['measured_per_event']:g} "
+                    f"(floor {h['floor_per_event']:g}, {_status(h)}): {_ops(s['http_per_event'])}"
+                )
+                lines.append(f"         floor: {s['http_basis']}")
+        if end_to_end and len(rows) > 1:
             lines.append(f"     {'= end to end, steady state':<42}{round(total, 3):>9g}{round(floor, 3):>7g}")
     return lines
 
@@ -180,5 +214,11 @@ def render(results: dict[str, Any]) -> str:
     lines.append("")
     lines.append("4. AWS API requests per business event, real handlers")
     lines.append(f"   ({a['method']})")
-    lines.extend(_aws_rows(a))
+    lines.extend(_aws_rows(a, AWS_ROWS))
+
+    sc = results["supply_aws_calls"]
+    lines.append("")
+    lines.append("5. Supplier collaboration: AWS API requests per business event, real handlers")
+    lines.append(f"   ({sc['method']})")
+    lines.extend(_aws_rows(sc, SUPPLY_ROWS, end_to_end=False))
     return "\n".join(lines)

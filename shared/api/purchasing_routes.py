@@ -27,12 +27,12 @@ from shared.api.purchasing_models import (
 )
 from shared.aws.purchasing_store import LeadTime, PurchasingStore
 from shared.canonical.inventory import LocationCode, Sku
-from shared.canonical.purchasing import ExpectedLine, PoNumber, ScheduledDelivery
+from shared.canonical.purchasing import PoNumber, ScheduledDelivery
 from shared.domain import purchase_orders as po
 from shared.http import problems as p
 from shared.http.problems import Problem
 from shared.observability import MetricUnit, metrics
-from shared.services.purchasing import Contended, DocumentConflict, PurchasingService
+from shared.services.purchasing import Contended, DocumentConflict, PurchasingService, expected_lines
 
 if TYPE_CHECKING:
     from shared.api.deps import Deps
@@ -132,18 +132,7 @@ def order_view(state: po.PoState) -> PurchaseOrderView:
         acknowledgment_id=state.ack_id,
         acknowledged_at=state.ack_issued_at,
         lines=lines,
-        incoming=[
-            ExpectedLine(
-                line=s.line,
-                sku=s.sku,
-                reference=s.reference,
-                kind=s.kind,
-                quantity=s.quantity,
-                expected_date=s.expected_date,
-                ship_notice_id=s.ship_notice_id,
-            )
-            for s in supply.values()
-        ],
+        incoming=expected_lines(supply.values()),
     )
 
 

@@ -16,7 +16,7 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -662,18 +662,7 @@ class PurchasingService:
                 supplier_id=order.supplier_id,
                 location=order.location,
                 version=after.version,
-                lines=[
-                    ExpectedLine(
-                        line=s.line,
-                        sku=s.sku,
-                        reference=s.reference,
-                        kind=s.kind,
-                        quantity=s.quantity,
-                        expected_date=s.expected_date,
-                        ship_notice_id=s.ship_notice_id,
-                    )
-                    for s in po.supply(after).values()
-                ],
+                lines=expected_lines(po.supply(after).values()),
             )
             keyed.append((expectation.subject(), expectation))
         for line, risk in po.risk_changes(before, after):
@@ -776,3 +765,19 @@ def _problem(exc: po.PurchasingError) -> Problem:
     if isinstance(exc, po.PurchaseOrderClosed):
         extensions["po_status"] = exc.status
     return Problem(kind, str(exc), extensions)
+
+
+def expected_lines(supply: Iterable[Any]) -> list[ExpectedLine]:
+    """A PO's open supply lines as the warehouse and the API show them."""
+    return [
+        ExpectedLine(
+            line=s.line,
+            sku=s.sku,
+            reference=s.reference,
+            kind=s.kind,
+            quantity=s.quantity,
+            expected_date=s.expected_date,
+            ship_notice_id=s.ship_notice_id,
+        )
+        for s in supply
+    ]
