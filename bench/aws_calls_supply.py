@@ -522,12 +522,12 @@ def _floors() -> dict[str, dict[str, Any]]:
     promiser_batch = {
         "dynamodb.Query": s,
         "dynamodb.BatchGetItem": 1,
-        "dynamodb.TransactWriteItems": 1,
+        "dynamodb.TransactWriteItems": s,
         "events.PutEvents": 1,
     }
     promiser_basis = (
         f"per batch of {b}: 1 Query per SKU ({s}: demand and lead times), 1 BatchGetItem of the positions, "
-        f"1 TransactWriteItems of the {b} promises changed (with their exceptions-list entries), "
+        f"1 TransactWriteItems per SKU whose promises changed ({s}; a SKU's conflict never undoes another's), "
         f"1 PutEvents of the {b} order.promise_date_changed"
     )
     delivery = {"dynamodb.BatchGetItem": 1 / b, "dynamodb.PutItem": 1}

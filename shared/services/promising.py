@@ -2,7 +2,8 @@
 
 AWS requests per batch: one conditional PutItem per lead time (the newest per supplier, SKU and location), one
 Query of the orders table per SKU (its demand and lead times), one BatchGetItem of the positions its demand sits
-on (for every SKU of the batch at once, 100 keys per call), one TransactWriteItems per 100 items changed (only
+on (for every SKU of the batch at once, 100 keys per call), one TransactWriteItems per SKU with changes
+(per 100 items; one transaction per SKU so that a conflict on one SKU never undoes another's; only
 lines whose promise changed, each conditional on the version read, with their exceptions-list entries), and one
 PutEvents per 10 events. A SKU with nothing changed costs its Query (and its share of the BatchGetItem) only.
 
