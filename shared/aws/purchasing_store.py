@@ -8,15 +8,13 @@ Layout (docs/supplier-collaboration.md, "Purchasing"):
 - `SUPPLIER#<gid>` / `LEADTIME#<sku>[#<location>]`: a lead time, ordered by `sequence`.
 
 A state change is one conditional write of the PO (`version` as read) together with its document, in one
-TransactWriteItems; the outbox is removed once its events are published, so a request retried after a failed
-publication finds them and publishes them.
+TransactWriteItems; the outbox (`shared.aws.record_outbox`, ADR 0013) is removed once its events are published, so
+a request retried after a failed publication finds them and publishes them. A lead time keeps its event the same
+way.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,6 +22,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from shared.aws import record_outbox
 from shared.aws.clients import client
 from shared.aws.dynamo import from_item, to_item, to_value
 from shared.canonical.purchasing import PurchaseOrder
@@ -188,14 +187,11 @@ def document_to_item(po_number: str, doc: Document) -> dict[str, Any]:
         "partner_id": doc.partner_id,
         "received_at": iso(doc.received_at),
     }
-    item = to_item(data)
-    if doc.outbox:
-        item["outbox"] = {"B": zlib.compress(json.dumps(list(doc.outbox)).encode())}
-    return item
+    return record_outbox.attach(to_item(data), doc.outbox)
 
 
 def document_from_item(item: dict[str, Any]) -> Document:
-    outbox = item.pop("outbox", None)
+    outbox = record_outbox.pop(item)
     data = from_item(item)
     return Document(
         sk=data["sk"],
@@ -205,7 +201,7 @@ def document_from_item(item: dict[str, Any]) -> Document:
         result=data["result"],
         partner_id=data["partner_id"],
         received_at=datetime.fromisoformat(data["received_at"]),
-        outbox=tuple(json.loads(zlib.decompress(bytes(outbox["B"])))) if outbox else (),
+        outbox=outbox,
     )
 
 
@@ -329,9 +325,8 @@ class PurchasingStore:
         return WriteOutcome.OK
 
     def clear_outbox(self, po_number: str, sk: str) -> None:
-        client("dynamodb").update_item(
-            TableName=self.table_name, Key=po_key(po_number, sk), UpdateExpression="REMOVE outbox"
-        )
+        """The document's events are published (a document is written once: no version to condition on)."""
+        record_outbox.clear(self.table_name, po_key(po_number, sk))
 
     def mark_ack_overdue(self, entry: DueEntry, now: datetime) -> bool:
         """Take the PO out of the due index at the version listed; False when it changed meanwhile."""
@@ -363,8 +358,8 @@ class PurchasingStore:
         )
         if item is None:
             return None, None
-        data = from_item(item)
-        return _lead_time_from(data), data.get("outbox")
+        pending = record_outbox.pop(item)
+        return _lead_time_from(from_item(item)), pending[0] if pending else None
 
     def put_lead_time(self, lead_time: LeadTime, *, expected_sequence: int | None, outbox: str | None) -> bool:
         """Write it over the stored one read at `expected_sequence` (None: there was none); False when another
@@ -378,9 +373,9 @@ class PurchasingStore:
             "effective_at": iso(lead_time.effective_at),
             "updated_at": iso(lead_time.updated_at),
             "updated_by": lead_time.updated_by,
-            "outbox": outbox,
         }
-        item = {**lead_time_key(lead_time.supplier_id, lead_time.sku, lead_time.location), **to_item(values)}
+        key = lead_time_key(lead_time.supplier_id, lead_time.sku, lead_time.location)
+        item = record_outbox.attach({**key, **to_item(values)}, [outbox] if outbox else [])
         if expected_sequence is None:
             condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(sk)"}
         else:
@@ -398,16 +393,12 @@ class PurchasingStore:
 
     def clear_lead_time_outbox(self, lead_time: LeadTime) -> None:
         """Forget the published event, unless a newer lead time replaced the record meanwhile."""
-        dynamodb = client("dynamodb")
-        with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
-            dynamodb.update_item(
-                TableName=self.table_name,
-                Key=lead_time_key(lead_time.supplier_id, lead_time.sku, lead_time.location),
-                UpdateExpression="REMOVE outbox",
-                ConditionExpression="#s = :s",
-                ExpressionAttributeNames={"#s": "sequence"},
-                ExpressionAttributeValues={":s": to_value(lead_time.sequence)},
-            )
+        record_outbox.clear(
+            self.table_name,
+            lead_time_key(lead_time.supplier_id, lead_time.sku, lead_time.location),
+            version=lead_time.sequence,
+            version_attribute="sequence",
+        )
 
     # ------------------------------------------------------------------------------------------- plumbing
     def _new_document(self, po_number: str, document: Document) -> dict[str, Any]:
