@@ -2,7 +2,9 @@
 
 Layout (docs/supplier-collaboration.md, ADR 0011):
 - golden: `SUPPLIER#<gid>` / `GOLDEN`: the survived attributes, `version`, `winners` (attribute -> source key),
-  `cross_references`, `profile` (what the matcher knows of it), `match_keys`, `merged_into`;
+  `cross_references`, `profile` (what the matcher knows of it), `match_keys`, `merged_into`, and until they are
+  published the events of the change that wrote it (`outbox`, `shared.aws.record_outbox`, ADR 0013) with the
+  answer the request that made it got (`outbox_result`, JSON), so that its retry answers the same;
 - source record: `SUPPLIER#<gid>` / `SOURCE#<system>#<local id>`: the system's record as received (the bank account
   only as ciphertext + mask), its `sequence` / `updated_at`, the system's partner kind;
 - cross-reference: `XREF#<system>#<local id>` / `XREF` (`supplier_id`);
@@ -14,16 +16,17 @@ Layout (docs/supplier-collaboration.md, ADR 0011):
 - review: `REVIEW` / `<created>#<review id>`: a record kept apart and the goldens a steward should compare it with.
 
 Every change is one TransactWriteItems (`Transaction`); a failed condition raises `Conflict` (read again, decide
-again).
+again). The golden a change writes carries the change's events; `clear_outbox` removes them once published.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.aws import record_outbox
 from shared.aws.clients import client
 from shared.aws.dynamo import from_item, to_item, to_value
 from shared.aws.supplier_directory import golden_key, xref_key
@@ -70,6 +73,10 @@ class Golden:
     created_at: str
     updated_at: str
     merged_into: str | None = None
+    # As read: the events a change wrote on the golden and could not publish yet (envelope JSON), and the answer
+    # its request got. Never written from here: a writer says what its own change leaves (`put_golden`).
+    outbox: tuple[str, ...] = ()
+    outbox_result: str | None = None
 
     def item(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -90,7 +97,9 @@ class Golden:
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any], attributes: Iterable[str]) -> Golden:
-        data = from_item(dict(item))
+        raw = dict(item)
+        outbox = record_outbox.pop(raw)
+        data = from_item(raw)
         return cls(
             supplier_id=data["supplier_id"],
             version=int(data["version"]),
@@ -102,6 +111,8 @@ class Golden:
             created_at=data["created_at"],
             updated_at=data["updated_at"],
             merged_into=data.get("merged_into"),
+            outbox=outbox,
+            outbox_result=data.get("outbox_result"),
         )
 
 
@@ -219,9 +230,21 @@ class Transaction:
     _items: list[dict[str, Any]] = field(default_factory=list)
     _match: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> {"set": {gid: profile}, ...}
 
-    def put_golden(self, golden: Golden, *, read_version: int | None) -> None:
-        """Write over the version that was read (None: over nothing)."""
-        put: dict[str, Any] = {"TableName": self.table_name, "Item": golden.item()}
+    def put_golden(
+        self,
+        golden: Golden,
+        *,
+        read_version: int | None,
+        outbox: Sequence[str] = (),
+        result: str | None = None,
+    ) -> None:
+        """Write over the version that was read (None: over nothing), with the events of the change until they are
+        published (`outbox`, envelope JSON) and the answer to give a retry of the request meanwhile (`result`).
+        Whatever outbox the version read carried is replaced: publish it first."""
+        item = golden.item()
+        if outbox and result is not None:
+            item["outbox_result"] = {"S": result}
+        put: dict[str, Any] = {"TableName": self.table_name, "Item": record_outbox.attach(item, outbox)}
         if read_version is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
@@ -380,6 +403,11 @@ class SupplierStore:
             TableName=self.table_name, Key=xref_key(system, local_id), ConsistentRead=True
         )
         return item["Item"]["supplier_id"]["S"] if "Item" in item else None
+
+    def clear_outbox(self, supplier_id: str, version: int) -> bool:
+        """The events the golden's `version` carried are published: remove them (with the answer kept for a retry).
+        False: the golden moved on meanwhile and carries the newer change's events."""
+        return record_outbox.clear(self.table_name, golden_key(supplier_id), version=version, also=("outbox_result",))
 
     def reviews(self) -> list[Review]:
         """The stewardship queue, oldest first."""

@@ -5,24 +5,31 @@ before, the golden's attributes survive by source priority (shared.domain.suppli
 written in one TransactWriteItems and published in one PutEvents. A record that changes no golden attribute
 publishes nothing: a replay, an older version, or an ERP echoing back what it was sent all end there.
 
+Events are kept on the golden they announce (ADR 0013): the transaction writes them on it (`outbox`, with the
+answer the request got), the service publishes them, then removes them (one UpdateItem, conditioned on the version
+written). A failed PutEvents (the partner gets 503) or a crash in between leaves them there; whoever touches that
+golden next (the retried request, which then gets the first answer again, another record, a merge or split)
+publishes them first. Event ids derive from the golden, its version and the type, so a second publication is a
+duplicate consumers drop.
+
 AWS requests of a record: one BatchGetItem (its cross-reference and match keys), one Query of the golden it joins
 (none for a new supplier), one KMS Encrypt when it brings a bank account (plus one Decrypt to compare it with the
-one stored for the same record), one TransactWriteItems, one PutEvents when a golden changed. Events are published
-after the transaction (the transactional outbox is issue #7); their ids derive from the golden and its version, so
-consumers can deduplicate a retry.
+one stored for the same record), one TransactWriteItems, and when a golden changed one PutEvents and one
+UpdateItem (the outbox cleared).
 
 `merge` and `split` are the steward's (`distrosync suppliers merge | split`); the CLI and any later API call them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -53,6 +60,7 @@ from shared.domain.supplier_survivorship import (
 )
 from shared.http import problems as p
 from shared.http.problems import Problem
+from shared.observability import logger
 
 ATTEMPTS = 5
 BACKOFF_SECONDS = 0.02
@@ -116,11 +124,28 @@ class Split:
 
 @dataclass(frozen=True)
 class _Plan:
-    """A decided change: the transaction, its events and the answer."""
+    """A decided change: the transaction, its events (already on the golden it writes) and the answer."""
 
     tx: Transaction | None
-    events: list[EventData]
+    envelopes: list[Envelope[Any]]
     result: Submitted
+    carrier: Golden | None = None  # the golden written with the events: its outbox is cleared once published
+
+
+@dataclass
+class _Outboxes:
+    """The goldens a change writes with events on them, and those events in the order they are published."""
+
+    envelopes: list[Envelope[Any]] = field(default_factory=list)
+    carriers: list[Golden] = field(default_factory=list)
+
+    def add(self, golden: Golden, envelopes: Sequence[Envelope[Any]]) -> tuple[str, ...]:
+        """Take `golden`'s events; returns what its item carries (envelope JSON)."""
+        if not envelopes:
+            return ()
+        self.envelopes.extend(envelopes)
+        self.carriers.append(golden)
+        return tuple(e.model_dump_json() for e in envelopes)
 
 
 def new_supplier_id(now: datetime) -> str:
@@ -182,10 +207,10 @@ class SupplierMaster:
                     plan.tx.commit()
             except Conflict:
                 continue
-            envelopes = [self._envelope(e, partner.partner_id, meta, record) for e in plan.events]
-            if envelopes:
-                publish(envelopes, self.bus_name)
-            return replace(plan.result, event_ids=tuple(e.id for e in envelopes))
+            if not plan.envelopes:
+                return plan.result
+            self._publish(plan.envelopes, [plan.carrier] if plan.carrier else [])
+            return replace(plan.result, event_ids=tuple(e.id for e in plan.envelopes))
         raise Problem(
             p.UNAVAILABLE, "the supplier master is busy with this supplier; retry", headers={"Retry-After": "1"}
         )
@@ -201,23 +226,25 @@ class SupplierMaster:
         if decision.outcome == "matched":
             assert decision.supplier_id is not None
             golden, sources = self._current(decision.supplier_id)
+            self._flush(golden)
             source = self._source(record, partner, now, previous=None, supplier_id=golden.supplier_id)
             after = self._golden(golden, [*sources, source], now)
-            self._write_golden(tx, golden, after)
-            tx.put_source(after.supplier_id, source, must_be_new=True)
-            tx.put_xref(partner.partner_id, record.local_id, after.supplier_id, was=None)
             diff = self._diff(golden, after)
             events: list[EventData] = (
                 [SupplierUpdated(supplier=self.view(after), changed=diff, origin_system=partner.partner_id)]
                 if diff
                 else []
             )
-            return _Plan(tx, events, Submitted(after.supplier_id, "matched", diff))
+            matched = Submitted(after.supplier_id, "matched", diff)
+            envelopes = [self._envelope(e, partner.partner_id, meta, record) for e in events]
+            self._write_golden(tx, golden, after, envelopes=envelopes, result=_result(source.key, matched, envelopes))
+            tx.put_source(after.supplier_id, source, must_be_new=True)
+            tx.put_xref(partner.partner_id, record.local_id, after.supplier_id, was=None)
+            return _Plan(tx, envelopes, matched, after)
 
         gid = new_supplier_id(now)
         source = self._source(record, partner, now, previous=None, supplier_id=gid)
         golden = self._golden(None, [source], now, supplier_id=gid)
-        self._write_golden(tx, None, golden)
         tx.put_source(gid, source, must_be_new=True)
         tx.put_xref(partner.partner_id, record.local_id, gid, was=None)
         created = SupplierCreated(supplier=self.view(golden), origin_system=partner.partner_id)
@@ -233,7 +260,9 @@ class SupplierMaster:
             result = Submitted(gid, "pending_review", [], review_id=review.review_id, candidates=review.candidates)
         else:
             result = Submitted(gid, "created", [])
-        return _Plan(tx, [created], result)
+        envelopes = [self._envelope(created, partner.partner_id, meta, record)]
+        self._write_golden(tx, None, golden, envelopes=envelopes, result=_result(source.key, result, envelopes))
+        return _Plan(tx, envelopes, result, golden)
 
     def _plan_known(self, gid: str, record: SupplierRecord, partner: Partner, meta: RequestContext) -> _Plan:
         golden, sources = self._current(gid)
@@ -241,7 +270,11 @@ class SupplierMaster:
         previous = next((s for s in sources if s.key == key), None)
         if previous is None:
             raise Conflict(f"cross-reference {key} points at {gid}, which has no such record")
+        answer = _kept_result(golden, key)
+        self._flush(golden)
         if not _newer(record, previous):
+            if answer is not None and not _older(record, previous):
+                return _Plan(None, [], answer)  # the retry of the request whose events were left on the golden
             return _Plan(None, [], Submitted(gid, "unchanged", [], superseded=_older(record, previous)))
         now = self._clock()
         source = self._source(record, partner, now, previous=previous, supplier_id=gid)
@@ -251,13 +284,15 @@ class SupplierMaster:
             return _Plan(tx, [], Submitted(gid, "unchanged", []))
         after = self._golden(golden, [*(s for s in sources if s.key != key), source], now)
         diff = self._diff(golden, after)
+        updated = Submitted(gid, "updated", diff)
+        envelopes: list[Envelope[Any]] = []
+        if diff:
+            data = SupplierUpdated(supplier=self.view(after), changed=diff, origin_system=partner.partner_id)
+            envelopes.append(self._envelope(data, partner.partner_id, meta, record))
         if diff or after.profile != golden.profile or after.winners != golden.winners:
-            self._write_golden(tx, golden, after)
+            self._write_golden(tx, golden, after, envelopes=envelopes, result=_result(key, updated, envelopes))
         tx.put_source(gid, source)
-        events: list[EventData] = (
-            [SupplierUpdated(supplier=self.view(after), changed=diff, origin_system=partner.partner_id)] if diff else []
-        )
-        return _Plan(tx, events, Submitted(gid, "updated", diff))
+        return _Plan(tx, envelopes, updated, after)
 
     # -------------------------------------------------------------------------------------------- stewardship
     def merge(
@@ -272,8 +307,14 @@ class SupplierMaster:
                 self._sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
             survivor, survivor_sources = self._existing(survivor_id)
             other, other_sources = self._existing(other_id, allow_merged=True)
+            left = self._flush(survivor) + self._flush(other)
             if other.merged_into == survivor_id:
-                return Merged(self.view(survivor), other_id, None)
+                # Merged already; if its event had been left on the survivor, it is published now.
+                announced = next(
+                    (e.id for e in left if e.type == SupplierMerged.event_type and e.data.get("merged_id") == other_id),
+                    None,
+                )
+                return Merged(self.view(survivor), other_id, announced)
             if other.merged_into:
                 raise NotFound(f"supplier {other_id} was merged into {other.merged_into}")
             if survivor.profile.tax_ids and other.profile.tax_ids and survivor.profile.tax_ids != other.profile.tax_ids:
@@ -284,8 +325,16 @@ class SupplierMaster:
                 other, version=other.version + 1, merged_into=survivor_id, match_keys=frozenset(),
                 profile=Profile(), updated_at=now.isoformat(),
             )  # fmt: skip
+            data = SupplierMerged(supplier=self.view(after), merged_id=other_id, origin_system=actor)
+            envelope = Envelope.wrap(
+                data,
+                source_partner=actor,
+                occurred_at=now,
+                correlation_id=correlation_id,
+                event_id=event_id(survivor_id, after.version, data.event_type),
+            )
             tx = self.store.transaction()
-            self._write_golden(tx, survivor, after)
+            self._write_golden(tx, survivor, after, envelopes=[envelope])
             tx.put_golden(retired, read_version=other.version)
             for key in other.match_keys:
                 tx.match_remove(key, other_id)
@@ -294,19 +343,11 @@ class SupplierMaster:
                 tx.put_source(survivor_id, source, must_be_new=True)
                 tx.put_xref(source.system, source.local_id, survivor_id, was=other_id)
             self._rewrite_reviews(tx, {other_id: survivor_id})
-            data = SupplierMerged(supplier=self.view(after), merged_id=other_id, origin_system=actor)
             try:
                 tx.commit()
             except Conflict:
                 continue
-            envelope = Envelope.wrap(
-                data,
-                source_partner=actor,
-                occurred_at=now,
-                correlation_id=correlation_id,
-                event_id=event_id(survivor_id, after.version, data.event_type),
-            )
-            publish([envelope], self.bus_name)
+            self._publish([envelope], [after])
             return Merged(self.view(after), other_id, envelope.id)
         raise Conflict(f"{survivor_id} or {other_id} kept changing; retry")
 
@@ -318,9 +359,13 @@ class SupplierMaster:
             if attempt:
                 self._sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
             golden, sources = self._existing(supplier_id)
+            self._flush(golden)
             key = f"{system}#{local_id}"
             detached = next((s for s in sources if s.key == key), None)
             if detached is None:
+                done = self._split_already(golden, system, local_id)
+                if done is not None:
+                    return done
                 raise NotFound(f"supplier {supplier_id} has no record {system}:{local_id}")
             if len(sources) == 1:
                 raise NothingToSplit(f"{system}:{local_id} is the only record of {supplier_id}: nothing to split")
@@ -328,9 +373,28 @@ class SupplierMaster:
             new_id = new_supplier_id(now)
             created = self._golden(None, [detached], now, supplier_id=new_id)
             remaining = self._golden(golden, [s for s in sources if s.key != key], now)
+            diff = self._diff(golden, remaining)
+            events: list[tuple[Golden, EventData]] = [
+                (created, SupplierCreated(supplier=self.view(created), origin_system=actor))
+            ]
+            if diff:
+                events.append(
+                    (remaining, SupplierUpdated(supplier=self.view(remaining), changed=diff, origin_system=actor))
+                )
+            envelopes = {
+                g.supplier_id: Envelope.wrap(
+                    data,
+                    source_partner=actor,
+                    occurred_at=now,
+                    correlation_id=correlation_id,
+                    event_id=event_id(g.supplier_id, g.version, data.event_type),
+                )
+                for g, data in events
+            }
             tx = self.store.transaction()
-            self._write_golden(tx, None, created)
-            self._write_golden(tx, golden, remaining)
+            for before, after in ((None, created), (golden, remaining)):
+                carried = [envelopes[after.supplier_id]] if after.supplier_id in envelopes else []
+                self._write_golden(tx, before, after, envelopes=carried)
             tx.delete_source(supplier_id, key)
             tx.put_source(new_id, detached, must_be_new=True)
             tx.put_xref(system, local_id, new_id, was=supplier_id)
@@ -338,28 +402,21 @@ class SupplierMaster:
                 tx.commit()
             except Conflict:
                 continue
-            events: list[tuple[EventData, str, int]] = [
-                (SupplierCreated(supplier=self.view(created), origin_system=actor), new_id, created.version)
-            ]
-            diff = self._diff(golden, remaining)
-            if diff:
-                data = SupplierUpdated(supplier=self.view(remaining), changed=diff, origin_system=actor)
-                events.append((data, supplier_id, remaining.version))
-            publish(
-                [
-                    Envelope.wrap(
-                        data,
-                        source_partner=actor,
-                        occurred_at=now,
-                        correlation_id=correlation_id,
-                        event_id=event_id(gid, version, data.event_type),
-                    )
-                    for data, gid, version in events
-                ],
-                self.bus_name,
-            )
+            self._publish(list(envelopes.values()), [g for g, _ in events])
             return Split(self.view(created), self.view(remaining))
         raise Conflict(f"{supplier_id} kept changing; retry")
+
+    def _split_already(self, golden: Golden, system: str, local_id: str) -> Split | None:
+        """A split of this record whose events were left unpublished (the steward's retry): they are published
+        now and the split answered again. None: the record is not there and was not split off it."""
+        gid = self.store.xref(system, local_id)
+        if gid is None or gid == golden.supplier_id:
+            return None
+        created, _ = self.store.supplier(gid)
+        if created is None or not any(e.type == SupplierCreated.event_type for e in _parsed(created.outbox)):
+            return None
+        self._flush(created)
+        return Split(self.view(created), self.view(golden))
 
     def reviews(self) -> list[Review]:
         return self.store.reviews()
@@ -514,14 +571,48 @@ class SupplierMaster:
         return diff
 
     @staticmethod
-    def _write_golden(tx: Transaction, before: Golden | None, after: Golden) -> None:
-        tx.put_golden(after, read_version=before.version if before else None)
+    def _write_golden(
+        tx: Transaction,
+        before: Golden | None,
+        after: Golden,
+        *,
+        envelopes: Sequence[Envelope[Any]] = (),
+        result: str | None = None,
+    ) -> None:
+        """`after` over `before` (as read) with its match keys, carrying the events of the change about it."""
+        outbox = tuple(e.model_dump_json() for e in envelopes)
+        tx.put_golden(after, read_version=before.version if before else None, outbox=outbox, result=result)
         old_keys = before.match_keys if before else frozenset()
         for key in after.match_keys:
             if before is None or key not in old_keys or before.profile != after.profile:
                 tx.match_set(key, after.supplier_id, after.profile)
         for key in old_keys - after.match_keys:
             tx.match_remove(key, after.supplier_id)
+
+    def _flush(self, golden: Golden) -> list[Envelope[Any]]:
+        """Publish the events a change left on `golden` (its PutEvents failed, or its writer stopped before it),
+        then remove them. Called before anything is written over the golden, which would replace them."""
+        if not golden.outbox:
+            return []
+        envelopes = _parsed(golden.outbox)
+        logger.info(
+            "publishing events left on a golden supplier",
+            extra={
+                "supplier_id": golden.supplier_id,
+                "version": golden.version,
+                "event_ids": [e.id for e in envelopes],
+            },
+        )
+        publish(envelopes, self.bus_name)
+        self.store.clear_outbox(golden.supplier_id, golden.version)
+        return envelopes
+
+    def _publish(self, envelopes: Sequence[Envelope[Any]], carriers: Sequence[Golden]) -> None:
+        """Publish a committed change's events (one PutEvents up to 10), then remove them from the goldens that
+        carry them; if the publication fails they stay there for the next writer of those goldens."""
+        publish(envelopes, self.bus_name)
+        for golden in carriers:
+            self.store.clear_outbox(golden.supplier_id, golden.version)
 
     def _envelope(
         self, data: EventData, partner_id: str, meta: RequestContext, record: SupplierRecord
@@ -539,6 +630,27 @@ class SupplierMaster:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+def _parsed(outbox: Sequence[str]) -> list[Envelope[Any]]:
+    return [Envelope[Any].model_validate_json(text) for text in outbox]
+
+
+def _result(record_key: str, submitted: Submitted, envelopes: Sequence[Envelope[Any]]) -> str:
+    """What a retry of the request that made this change is answered while its events wait on the golden."""
+    answer = replace(submitted, event_ids=tuple(e.id for e in envelopes))
+    return json.dumps({"record": record_key, **asdict(answer)}, separators=(",", ":"))
+
+
+def _kept_result(golden: Golden, record_key: str) -> Submitted | None:
+    """The answer kept with the golden's unpublished events, if the record `record_key` made that change."""
+    if not golden.outbox or not golden.outbox_result:
+        return None
+    kept = json.loads(golden.outbox_result)
+    if kept.pop("record") != record_key:
+        return None
+    kept["event_ids"] = tuple(kept.get("event_ids") or ())
+    return Submitted(**kept)
+
+
 def identity_of(record: SupplierRecord) -> Identity:
     address = record.address
     return Identity.of(

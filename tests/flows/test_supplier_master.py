@@ -214,3 +214,120 @@ def test_bad_records_get_a_specific_problem(rt, systems, change, pointer):
     problem = reply.json()
     assert problem["type"] == PROBLEM + "validation-failed"
     assert any(e["pointer"].startswith(pointer) for e in problem["errors"]), problem
+
+
+# ------------------------------------------------------------------------------------------ events kept on the golden
+@pytest.fixture
+def outage(monkeypatch):
+    """`outage["on"] = True`: every PutEvents entry fails (as EventBridge reports an internal failure)."""
+    from botocore.client import BaseClient
+
+    real = BaseClient._make_api_call
+    state = {"on": False}
+
+    def put_events_fails_during_the_outage(self, operation, params):
+        if operation == "PutEvents" and state["on"]:
+            entries = [{"ErrorCode": "InternalFailure", "ErrorMessage": "outage"} for _ in params["Entries"]]
+            return {"FailedEntryCount": len(entries), "Entries": entries}
+        return real(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", put_events_fails_during_the_outage)
+    return state
+
+
+def golden_item(rt, gid: str) -> dict:
+    from shared.aws.clients import client as aws
+
+    key = {"pk": {"S": f"SUPPLIER#{gid}"}, "sk": {"S": "GOLDEN"}}
+    return aws("dynamodb").get_item(TableName=rt.outputs["SuppliersTableName"], Key=key)["Item"]
+
+
+def test_a_record_whose_event_could_not_be_published_is_published_by_its_retry(rt, systems, captured_events, outage):
+    outage["on"] = True
+    first = systems["erp"].post(RECORDS, acme())
+    assert (first.status, first.json()["type"]) == (503, PROBLEM + "unavailable"), first.body
+    outage["on"] = False
+    assert captured_events("supplier.created") == []
+
+    retry = systems["erp"].post(RECORDS, acme())
+    assert retry.status == 201, retry.body  # the first request's answer: it created the supplier
+    body = retry.json()
+    assert body["outcome"] == "created" and len(body["event_ids"]) == 1
+    (created,) = captured_events("supplier.created")
+    assert (created["id"], created["data"]["supplier"]["supplier_id"]) == (body["event_ids"][0], body["supplier_id"])
+    assert "outbox" not in golden_item(rt, body["supplier_id"])
+
+    again = systems["erp"].post(RECORDS, acme())
+    assert (again.status, again.json()["outcome"], again.json()["event_ids"]) == (200, "unchanged", [])
+    assert len(captured_events("supplier.created")) == 1
+
+
+def test_events_left_on_a_golden_are_published_by_the_next_record_that_touches_it(rt, systems, captured_events, outage):
+    gid = systems["erp"].post(RECORDS, acme()).json()["supplier_id"]
+    outage["on"] = True
+    assert systems["ap"].post(RECORDS, finance_record()).status == 503  # matched: supplier.updated left on the golden
+    outage["on"] = False
+    assert captured_events("supplier.updated") == []
+
+    renamed = systems["erp"].post(RECORDS, acme(sequence=2, legal_name="Acme Supply Holdings Inc"))
+    assert renamed.json()["changed"] == ["legal_name"]
+    updated = captured_events("supplier.updated")
+    assert [(e["data"]["origin_system"], e["data"]["supplier"]["version"]) for e in updated] == [("ap", 2), ("erp", 3)]
+    assert "outbox" not in golden_item(rt, gid)
+
+    # The finance system's retry comes after its event went out with the ERP's record: nothing is left to do.
+    retry = systems["ap"].post(RECORDS, finance_record())
+    assert (retry.json()["supplier_id"], retry.json()["outcome"]) == (gid, "unchanged")
+    assert len(captured_events("supplier.updated")) == 2
+
+
+def test_a_merge_whose_event_could_not_be_published_publishes_it_when_run_again(rt, systems, captured_events, outage):
+    from cli.suppliers import service
+    from shared.aws.bus import PublishError
+
+    survivor = systems["erp"].post(RECORDS, acme()).json()["supplier_id"]
+    other = systems["ap"].post(RECORDS, finance_record(tax_id=None, local_id="AP-9", legal_name="Acme Ind Supply"))
+    other_id = other.json()["supplier_id"]
+    assert other_id != survivor
+    master = service(rt.outputs)
+
+    outage["on"] = True
+    with pytest.raises(PublishError):
+        master.merge(survivor, other_id)
+    outage["on"] = False
+    assert captured_events("supplier.merged") == []
+
+    again = master.merge(survivor, other_id)  # merged already: the event it left is published, with its id
+    (merged,) = captured_events("supplier.merged")
+    assert again.event_id == merged["id"] and merged["data"]["merged_id"] == other_id
+    assert master.merge(survivor, other_id).event_id is None
+    assert len(captured_events("supplier.merged")) == 1
+
+
+def test_a_split_whose_events_could_not_be_published_publishes_them_when_run_again(
+    rt, systems, captured_events, outage
+):
+    from cli.suppliers import service
+    from shared.aws.bus import PublishError
+
+    gid = systems["erp"].post(RECORDS, acme()).json()["supplier_id"]
+    assert systems["ap"].post(RECORDS, finance_record()).json()["outcome"] == "matched"
+    before = len(captured_events())
+    master = service(rt.outputs)
+
+    outage["on"] = True
+    with pytest.raises(PublishError):
+        master.split(gid, "ap", "AP-77")
+    outage["on"] = False
+    assert len(captured_events()) == before
+
+    split = master.split(gid, "ap", "AP-77")
+    events = captured_events()[before:]
+    assert sorted((e["type"], e["data"]["supplier"]["supplier_id"]) for e in events) == [
+        ("supplier.created", split.created.supplier_id),
+        ("supplier.updated", gid),
+    ]
+    assert split.remaining.supplier_id == gid and split.created.cross_references == {"ap": "AP-77"}
+    with pytest.raises(Exception, match="no record"):
+        master.split(gid, "ap", "AP-77")
+    assert len(captured_events()) == before + 2
