@@ -3,7 +3,8 @@
 Layout (`pk` / `sk`, docs/supplier-collaboration.md "Promising"):
 - `ORDER#<id>` / `ORDER`: the order (`CustomerOrder` fields, `status`, `version`, `correlation_id`);
 - `SKU#<sku>` / `DEMAND#<location>#<placed_at>#<order>#<line>`: one open line (quantity, requested date) and its
-  promise (`promise_date`, `at_risk`, `depends_on`, `promised_at`, ...), `version` bumped by every write;
+  promise (`promise_date`, `at_risk`, `depends_on`, `promised_at`, ...), `version` bumped by every write, and the
+  `order.promise_date_changed` of its writes until published (`outbox`, `shared.aws.record_outbox`, ADR 0013);
 - `SKU#<sku>` / `LEADTIME#<supplier>[#<location>]`: the newest lead time by the supplier's `sequence`;
 - `EXCEPTION#<kind>` / `<order>#<line>`: a line on the exceptions list (what `GET /v1/exceptions` shows).
 
@@ -18,10 +19,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from shared.aws import record_outbox
 from shared.aws.clients import client
 from shared.aws.dynamo import from_item, to_item, to_value
 from shared.canonical.orders import CustomerOrder, OrderLine
 from shared.domain.promising import DemandLine, ExceptionStep, LeadTime, PromiseState
+from shared.observability import logger
 
 ORDER_PREFIX = "ORDER#"
 ORDER_SK = "ORDER"
@@ -33,6 +36,9 @@ PROMISE_AT_RISK = "promise_at_risk"
 MAX_TRANSACTION_ITEMS = 100
 BATCH_GET_LIMIT = 100
 OPEN = "open"
+# What a demand item holds besides its outbox, at most: its key and line (~300 bytes) and a promise whose
+# `depends_on` lists supply references (a few dozen bytes each). The outbox is checked against the rest.
+DEMAND_ITEM_ALLOWANCE = 8 * 1024
 
 
 class OrderContended(Exception):
@@ -94,6 +100,12 @@ class StoredDemand:
     state: PromiseState
     version: int
     status: str = OPEN
+    outbox: tuple[str, ...] = ()  # events of earlier writes not known to be published (envelope JSON)
+
+    @property
+    def key(self) -> dict[str, Any]:
+        line = self.line
+        return demand_key(self.sku, line.location, line.placed_at, line.order_id, line.line)
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,17 @@ class SkuDemand:
     sku: str
     demand: list[StoredDemand] = field(default_factory=list)
     lead_times: list[LeadTime] = field(default_factory=list)
+    # Every demand item of the SKU (open or not) still carrying events: what a re-peg publishes even if it
+    # changes nothing.
+    left_over: list[StoredDemand] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Published:
+    """A demand item whose outbox went out: removed if the item is still at `version`."""
+
+    key: dict[str, Any]
+    version: int
 
 
 @dataclass(frozen=True)
@@ -121,6 +144,8 @@ class DemandWrite:
     state: PromiseState
     exception: ExceptionStep | None
     days_late: int | None = None
+    # The item's outbox after the write (what it carried, then this write's event); empty: left as it is.
+    outbox: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -172,6 +197,7 @@ def _datetime(value: Any) -> datetime | None:
 
 
 def demand_from_item(item: dict[str, Any]) -> StoredDemand:
+    outbox = record_outbox.pop(item)
     data = from_item(item)
     return StoredDemand(
         sku=data["sku"],
@@ -193,6 +219,7 @@ def demand_from_item(item: dict[str, Any]) -> StoredDemand:
         ),
         version=int(data.get("version", 1)),
         status=data.get("status", OPEN),
+        outbox=outbox,
     )
 
 
@@ -200,8 +227,11 @@ def _lead_time_from(data: dict[str, Any]) -> LeadTime:
     return LeadTime(supplier_id=data["supplier_id"], location=data.get("location"), days=int(data["lead_time_days"]))
 
 
-def _state_update(state: PromiseState, version: int) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """UpdateExpression, names and values that set the promise (absent values removed) and bump the version."""
+def _state_update(
+    state: PromiseState, version: int, outbox: Sequence[str] = ()
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """UpdateExpression, names and values that set the promise (absent values removed), bump the version and,
+    when given, set the outbox."""
     values: dict[str, Any] = {
         "promise_date": state.promise_date.isoformat() if state.promise_date else None,
         "at_risk": state.at_risk,
@@ -212,12 +242,16 @@ def _state_update(state: PromiseState, version: int) -> tuple[str, dict[str, Any
     }
     sets = [f"#{k} = :{k}" for k, v in values.items() if v is not None]
     removes = [f"#{k}" for k, v in values.items() if v is None]
-    expression = "SET " + ", ".join([*sets, "#version = #version + :one"])
-    if removes:
-        expression += " REMOVE " + ", ".join(removes)
     names = {f"#{k}": k for k in values} | {"#version": "version"}
     attribute_values = {f":{k}": to_value(v) for k, v in values.items() if v is not None}
     attribute_values |= {":one": {"N": "1"}, ":expected": {"N": str(version)}}
+    if outbox:
+        sets.append("#outbox = :outbox")
+        names["#outbox"] = record_outbox.ATTRIBUTE
+        attribute_values[":outbox"] = record_outbox.encode(outbox, rest=DEMAND_ITEM_ALLOWANCE)
+    expression = "SET " + ", ".join([*sets, "#version = #version + :one"])
+    if removes:
+        expression += " REMOVE " + ", ".join(removes)
     return expression, names, attribute_values
 
 
@@ -309,6 +343,7 @@ class OrdersStore:
         """The SKU's open demand lines and its suppliers' lead times: one Query (paginated if large)."""
         demand: list[StoredDemand] = []
         lead_times: list[LeadTime] = []
+        left_over: list[StoredDemand] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :pk",
@@ -323,12 +358,14 @@ class OrdersStore:
                     stored = demand_from_item(item)
                     if stored.status == OPEN:
                         demand.append(stored)
+                    if stored.outbox:
+                        left_over.append(stored)
                 elif sk.startswith(LEAD_TIME_PREFIX):
                     lead_times.append(_lead_time_from(from_item(item)))
             if "LastEvaluatedKey" not in response:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return SkuDemand(sku=sku, demand=demand, lead_times=lead_times)
+        return SkuDemand(sku=sku, demand=demand, lead_times=lead_times, left_over=left_over)
 
     def put_lead_time(self, record: LeadTimeRecord, now: datetime) -> bool:
         """Keep the newest lead time per (supplier, SKU, location) by sequence. False: an equal or newer one
@@ -388,14 +425,45 @@ class OrdersStore:
             written += len(chunk)
         return written
 
+    def clear_outboxes(self, published: Sequence[Published]) -> int:
+        """Remove published outboxes, each only from an item still at the version that carried it: one
+        TransactWriteItems per 100 items, whatever their SKUs (a DynamoDB transaction is the only request that
+        updates several items under conditions). An item that moved on meanwhile carries a newer write's outbox,
+        which stays: the transaction is cancelled, then sent again once without the items whose condition failed.
+        Left-over outboxes (a conflict with a concurrent transaction) are only published again by the SKU's next
+        re-peg, as duplicates that consumers drop. Returns how many were removed."""
+        dynamodb = client("dynamodb")
+        cleared = 0
+        for start in range(0, len(published), MAX_TRANSACTION_ITEMS):
+            pending = list(published[start : start + MAX_TRANSACTION_ITEMS])
+            for _ in range(2):
+                if not pending:
+                    break
+                updates = [
+                    {"Update": record_outbox.clearing(self.table_name, p.key, version=p.version)} for p in pending
+                ]
+                try:
+                    dynamodb.transact_write_items(TransactItems=updates)
+                except dynamodb.exceptions.TransactionCanceledException as exc:
+                    reasons = exc.response.get("CancellationReasons") or []
+                    codes = [r.get("Code") for r in reasons]
+                    if "ConditionalCheckFailed" not in codes:
+                        logger.info("outboxes left for the next re-peg", extra={"codes": codes})
+                        break
+                    pending = [p for p, code in zip(pending, codes, strict=False) if code != "ConditionalCheckFailed"]
+                    continue
+                cleared += len(pending)
+                break
+        return cleared
+
     def _operations(self, write: DemandWrite, now: datetime) -> list[dict[str, Any]]:
         line = write.demand.line
-        expression, names, values = _state_update(write.state, write.demand.version)
+        expression, names, values = _state_update(write.state, write.demand.version, write.outbox)
         operations: list[dict[str, Any]] = [
             {
                 "Update": {
                     "TableName": self.table_name,
-                    "Key": demand_key(write.demand.sku, line.location, line.placed_at, line.order_id, line.line),
+                    "Key": write.demand.key,
                     "UpdateExpression": expression,
                     "ConditionExpression": "#version = :expected",
                     "ExpressionAttributeNames": names,

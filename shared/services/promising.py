@@ -4,20 +4,23 @@ AWS requests per batch: one conditional PutItem per lead time (the newest per su
 Query of the orders table per SKU (its demand and lead times), one BatchGetItem of the positions its demand sits
 on (for every SKU of the batch at once, 100 keys per call), one TransactWriteItems per SKU with changes
 (per 100 items; one transaction per SKU so that a conflict on one SKU never undoes another's; only
-lines whose promise changed, each conditional on the version read, with their exceptions-list entries), and one
-PutEvents per 10 events. A SKU with nothing changed costs its Query (and its share of the BatchGetItem) only.
+lines whose promise changed, each conditional on the version read, with their exceptions-list entries), one
+PutEvents per 10 events, and one TransactWriteItems per 100 published lines that removes their events from them.
+A SKU with nothing changed costs its Query (and its share of the BatchGetItem) only.
 
-Re-running on the same inputs changes nothing and publishes nothing. Events are published after the writes
-that make them true (the transactional outbox is issue #7): a batch whose publication fails is retried, but its
-writes are done, so the retry finds nothing to say; event ids are derived from the line and the transition,
-so a re-publication of the same change is a duplicate that consumers drop.
+Each line written with a new promise carries its `order.promise_date_changed` in the same write (`outbox`, ADR
+0013); once the batch's events are published they are removed. A batch whose PutEvents fails (or a promiser that
+stops in between) leaves them on the lines: its messages fail, and the retry's re-peg of those SKUs, which finds
+nothing left to change, finds the events and publishes them. Any later re-peg of the SKU would too. Event ids
+are derived from the line and the version written, so a second publication is a duplicate consumers drop.
+Re-running on the same inputs changes nothing and publishes nothing.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -28,6 +31,7 @@ from shared.aws.orders_store import (
     DemandWrite,
     LeadTimeRecord,
     OrdersStore,
+    Published,
     SkuDemand,
     lead_time_records,
 )
@@ -81,6 +85,35 @@ class BatchOutcome:
     published: int = 0
     lead_times_stored: int = 0
     retries: int = 0
+    left_over: int = 0  # events found on lines, left by an earlier batch whose publication failed
+
+
+@dataclass
+class _SkuWork:
+    """One SKU's re-peg: what it wrote, the events to publish (by id: earlier batches' left-overs first), and
+    the lines whose outbox holds them (by sort key: the version they carry it at)."""
+
+    changed: int = 0
+    events: dict[str, Envelope[OrderPromiseDateChanged]] = field(default_factory=dict)
+    carriers: dict[str, Published] = field(default_factory=dict)
+    left_over: int = 0
+
+    def found(self, sku_demand: SkuDemand) -> None:
+        """Take the events the SKU's lines still carry."""
+        for stored in sku_demand.left_over:
+            for text in stored.outbox:
+                envelope = Envelope[OrderPromiseDateChanged].model_validate_json(text)
+                if envelope.id not in self.events:
+                    self.events[envelope.id] = envelope
+                    self.left_over += 1
+            self.carriers[stored.key["sk"]["S"]] = Published(stored.key, stored.version)
+
+    def wrote(self, write: DemandWrite, envelope: Envelope[OrderPromiseDateChanged] | None) -> None:
+        self.changed += 1
+        if envelope is not None:
+            self.events.setdefault(envelope.id, envelope)
+        if write.outbox or write.demand.outbox:
+            self.carriers[write.demand.key["sk"]["S"]] = Published(write.demand.key, write.demand.version + 1)
 
 
 def skus_of(envelope: Envelope[Any]) -> list[str]:
@@ -156,7 +189,7 @@ class PromisingService:
             except Exception:
                 logger.exception("lead time not stored", extra={"sku": sku})
                 outcome.failed.update(mid for mid, _ in records)
-        events: list[tuple[list[str], list[Envelope[OrderPromiseDateChanged]]]] = []
+        done: list[tuple[list[str], _SkuWork]] = []
         demand = self._read_demand(touched, outcome)
         positions = self._read_positions(demand, touched, outcome)
         if positions is None:
@@ -164,27 +197,41 @@ class PromisingService:
         for sku, sku_demand in demand.items():
             touch = touched[sku]
             try:
-                changed, envelopes = self._repeg(sku_demand, positions, touch, outcome)
+                work = self._repeg(sku_demand, positions, touch, outcome)
             except Exception:
                 logger.exception("re-pegging failed", extra={"sku": sku, "messages": touch.message_ids})
                 outcome.failed.update(touch.message_ids)
                 continue
             outcome.skus += 1
-            outcome.lines_changed += changed
-            if envelopes:
-                events.append((touch.message_ids, envelopes))
-        flat = [e for _, batch in events for e in batch]
-        if flat:
-            try:
-                publish(flat, self.bus_name)
-                outcome.published = len(flat)
-            except PublishError as exc:
-                logger.error(
-                    "promise changes not published",
-                    extra={"failures": exc.failures, "event_ids": [e.id for e in flat]},
-                )
-                outcome.failed.update(mid for mids, _ in events for mid in mids)
+            outcome.lines_changed += work.changed
+            outcome.left_over += work.left_over
+            if work.events:
+                done.append((touch.message_ids, work))
+        self._publish(done, outcome)
         return outcome
+
+    def _publish(self, done: list[tuple[list[str], _SkuWork]], outcome: BatchOutcome) -> None:
+        """One publication for the batch's events, then their lines' outboxes removed. If it fails, the events
+        stay on the lines and the messages that led to them fail: their retry publishes them."""
+        flat = [e for _, work in done for e in work.events.values()]
+        if not flat:
+            return
+        if outcome.left_over:
+            logger.info("publishing promise changes left by an earlier attempt", extra={"events": outcome.left_over})
+        try:
+            publish(flat, self.bus_name)
+        except PublishError as exc:
+            logger.error(
+                "promise changes not published; they stay on their lines",
+                extra={"failures": exc.failures, "event_ids": [e.id for e in flat]},
+            )
+            outcome.failed.update(mid for mids, _ in done for mid in mids)
+            return
+        outcome.published = len(flat)
+        try:
+            self.orders.clear_outboxes([p for _, work in done for p in work.carriers.values()])
+        except Exception:  # published: what stays on the lines goes out again (as duplicates) at the next re-peg
+            logger.exception("published promise changes not removed from their lines")
 
     # ------------------------------------------------------------------------------------------------ reads
     def _read_demand(self, touched: Mapping[str, Touch], outcome: BatchOutcome) -> dict[str, SkuDemand]:
@@ -219,36 +266,38 @@ class PromisingService:
         positions: Mapping[tuple[str, str], Position],
         touch: Touch,
         outcome: BatchOutcome,
-    ) -> tuple[int, list[Envelope[OrderPromiseDateChanged]]]:
+    ) -> _SkuWork:
         """Peg one SKU and write what changed; on a conflict, read the SKU again and re-peg the rest."""
         sku = sku_demand.sku
-        envelopes: list[Envelope[OrderPromiseDateChanged]] = []
-        changed = 0
+        work = _SkuWork()
         for attempt in range(ATTEMPTS):
             if attempt:
                 outcome.retries += 1
                 sku_demand = self.orders.sku_demand(sku)
                 locations = {(sku, d.line.location) for d in sku_demand.demand}
                 positions = self.positions.get_many(locations)
+            work.found(sku_demand)
             now = self._clock()
-            writes = self._plan(sku_demand, positions, now)
+            writes = self._plan(sku_demand, positions, now, touch)
             if not writes:
-                return changed, envelopes
+                return work
             try:
                 written = self.orders.write_promises([w for w, _ in writes], now)
             except DemandChanged as conflict:
                 # The lines written before the conflict are done: announce them; the re-read re-pegs the rest.
                 written = conflict.written
                 logger.info("demand changed while re-pegging; reading it again", extra={"sku": sku})
-            changed += written
-            envelopes.extend(self._envelope(w, touch, now) for w, announce in writes[:written] if announce)
+            for write, envelope in writes[:written]:
+                work.wrote(write, envelope)
             if written == len(writes):
-                return changed, envelopes
+                return work
         raise RuntimeError(f"{sku}: demand still changing after {ATTEMPTS} attempts; the messages are retried")
 
     def _plan(
-        self, sku_demand: SkuDemand, positions: Mapping[tuple[str, str], Position], now: datetime
-    ) -> list[tuple[DemandWrite, bool]]:
+        self, sku_demand: SkuDemand, positions: Mapping[tuple[str, str], Position], now: datetime, touch: Touch
+    ) -> list[tuple[DemandWrite, Envelope[OrderPromiseDateChanged] | None]]:
+        """The lines whose promise changes, each with its event when the change is announced (which its write
+        adds to what the line already carries)."""
         today = now.date()
         located = [
             positions[key] for key in {(sku_demand.sku, d.line.location) for d in sku_demand.demand} if key in positions
@@ -256,7 +305,7 @@ class PromisingService:
         promises = peg(
             (d.line for d in sku_demand.demand), supply_by_location(located, today), sku_demand.lead_times, today
         )
-        writes = []
+        writes: list[tuple[DemandWrite, Envelope[OrderPromiseDateChanged] | None]] = []
         for stored in sku_demand.demand:
             change = plan_line(stored.state, promises[stored.line.key], now)
             if change is None:
@@ -267,7 +316,10 @@ class PromisingService:
                 exception=change.exception,
                 days_late=days_late(change.state.promise_date, stored.line.requested_date),
             )
-            writes.append((write, change.announce))
+            envelope = self._envelope(write, touch, now) if change.announce else None
+            if envelope is not None:
+                write = replace(write, outbox=(*stored.outbox, envelope.model_dump_json()))
+            writes.append((write, envelope))
         return writes
 
     def _envelope(self, write: DemandWrite, touch: Touch, now: datetime) -> Envelope[OrderPromiseDateChanged]:

@@ -343,7 +343,8 @@ def test_a_batch_repegs_each_sku_once_at_the_floor_and_a_rerun_changes_nothing(r
         assert (outcome.failed, outcome.lines_changed, outcome.published) == (set(), 0, 0)
         assert dict(calls) == {"dynamodb.Query": 1, "dynamodb.BatchGetItem": 1}
 
-        # Stock doubles: every line ships today; one Query, one BatchGetItem, one transaction, one PutEvents.
+        # Stock doubles: every line ships today; one Query, one BatchGetItem, one transaction (the line with its
+        # event), one PutEvents, one transaction removing the published event from the line.
         count(rt, client, "SKU-4", 10, sequence=2)
         rt.drain()
         calls.clear()
@@ -352,10 +353,99 @@ def test_a_batch_repegs_each_sku_once_at_the_floor_and_a_rerun_changes_nothing(r
         assert dict(calls) == {
             "dynamodb.Query": 1,
             "dynamodb.BatchGetItem": 1,
-            "dynamodb.TransactWriteItems": 1,
+            "dynamodb.TransactWriteItems": 2,
             "events.PutEvents": 1,
         }
     finally:
         for c in clients:
             c.meta.events.unregister("before-call", unique_id="promiser-call-count")
     assert promises(erp_client, "SO-2")[0][:2] == (day(0), False)
+
+
+def demand_outboxes(rt, sku: str) -> list[str]:
+    """The sort keys of the SKU's demand items that still carry events."""
+    items = aws("dynamodb").query(
+        TableName=rt.outputs["OrdersTableName"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"SKU#{sku}"}},
+    )["Items"]
+    return [i["sk"]["S"] for i in items if "outbox" in i]
+
+
+def test_promise_changes_a_failed_publication_left_on_their_lines_are_published_by_the_retry(
+    rt, client, erp_client, captured_events, monkeypatch
+):
+    from botocore.client import BaseClient
+
+    count(rt, client, "SKU-5", 2)
+    lead_time(rt, 9, 1, sku="SKU-5")
+    for n in range(3):
+        assert erp_client.post("/v1/orders", order(f"SO-{n}", line(2, 3, sku="SKU-5"), minutes=n)).status == 201
+    rt.drain()
+    assert [promises(erp_client, f"SO-{n}")[0][0] for n in range(3)] == [day(0), day(9), day(9)]
+    before = len(captured_events(CHANGED))
+
+    # The promiser's first publication fails (every attempt of it); everything else is published.
+    real, failed = BaseClient._make_api_call, []
+
+    def promise_changes_fail_once(self, operation, params):
+        promises_in_it = operation == "PutEvents" and any(e["DetailType"] == CHANGED for e in params["Entries"])
+        if promises_in_it and len(failed) < 4:  # bus.publish tries 4 times
+            failed.append(params["Entries"])
+            entries = [{"ErrorCode": "InternalFailure", "ErrorMessage": "outage"} for _ in params["Entries"]]
+            return {"FailedEntryCount": len(entries), "Entries": entries}
+        return real(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", promise_changes_fail_once)
+    po_line(erp_client, 10, expected=2, sequence=1, sku="SKU-5")  # SO-1 and SO-2 can ship in two days now
+    report = rt.drain()
+    assert len(failed) == 4 and report.failed_records >= 1  # the batch failed; SQS gave its message back
+
+    published = captured_events(CHANGED)[before:]
+    assert sorted(changes(published)) == [("SO-1", day(9), day(2), False), ("SO-2", day(9), day(2), False)]
+    lost = {json.loads(e["Detail"])["id"] for e in failed[0]}
+    assert Counter(e["id"] for e in published) == Counter(lost)  # exactly the lost events, once each
+    assert demand_outboxes(rt, "SKU-5") == []
+    assert [promises(erp_client, f"SO-{n}")[0][0] for n in range(3)] == [day(0), day(2), day(2)]
+
+    # Nothing left: a later re-peg publishes nothing.
+    service = PromisingService(
+        OrdersStore(rt.outputs["OrdersTableName"]),
+        InventoryStore(rt.outputs["InventoryTableName"]),
+        rt.outputs["EventBusName"],
+    )
+    data = InventorySupplyChanged(sku="SKU-5", location="DC-EAST", available=0, incoming=[], version=9)
+    trigger = Envelope[InventorySupplyChanged].wrap(data, source_partner="distrosync", occurred_at=utcnow())
+    again = service.process({"x": trigger})
+    assert (again.failed, again.published, again.left_over) == (set(), 0, 0)
+
+
+def test_published_events_are_removed_only_from_lines_still_at_the_version_that_carried_them(rt, erp_client):
+    from dataclasses import replace
+
+    from shared.aws.orders_store import DemandWrite, Published
+
+    for n in range(2):
+        assert erp_client.post("/v1/orders", order(f"SO-{n}", line(2, 3, sku="SKU-3"), minutes=n)).status == 201
+    rt.drain()
+    store = OrdersStore(rt.outputs["OrdersTableName"])
+    first, second = store.sku_demand("SKU-3").demand
+    now = utcnow()
+
+    def carrying(stored, event: str) -> DemandWrite:
+        return DemandWrite(demand=stored, state=stored.state, exception=None, outbox=(*stored.outbox, event))
+
+    assert store.write_promises([carrying(first, '{"id":"e1"}'), carrying(second, '{"id":"e2"}')], now) == 2
+    read = store.sku_demand("SKU-3")
+    assert [(d.outbox, d.version) for d in read.left_over] == [
+        (('{"id":"e1"}',), first.version + 1),
+        (('{"id":"e2"}',), second.version + 1),
+    ]
+    # A newer re-peg of the second line (it carries its predecessor's event forward with its own) before the clear.
+    newer = replace(read.left_over[1], state=replace(second.state, at_risk=True))
+    assert store.write_promises([carrying(newer, '{"id":"e3"}')], now) == 1
+
+    published = [Published(d.key, d.version) for d in read.left_over]
+    assert store.clear_outboxes(published) == 1  # the first; the second is not at the version published any more
+    (kept,) = store.sku_demand("SKU-3").left_over
+    assert (kept.line.order_id, kept.outbox) == ("SO-1", ('{"id":"e2"}', '{"id":"e3"}'))
