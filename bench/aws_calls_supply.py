@@ -501,6 +501,7 @@ def _floors() -> dict[str, dict[str, Any]]:
         "kms.Encrypt": 1,
         "dynamodb.TransactWriteItems": 1,
         "events.PutEvents": 1,
+        "dynamodb.UpdateItem": 1,
     }
     matched = _plus(new_supplier, {"dynamodb.Query": 1})
     replay = {"dynamodb.BatchGetItem": 1, "dynamodb.Query": 1}
@@ -522,13 +523,14 @@ def _floors() -> dict[str, dict[str, Any]]:
     promiser_batch = {
         "dynamodb.Query": s,
         "dynamodb.BatchGetItem": 1,
-        "dynamodb.TransactWriteItems": s,
+        "dynamodb.TransactWriteItems": s + 1,
         "events.PutEvents": 1,
     }
     promiser_basis = (
         f"per batch of {b}: 1 Query per SKU ({s}: demand and lead times), 1 BatchGetItem of the positions, "
-        f"1 TransactWriteItems per SKU whose promises changed ({s}; a SKU's conflict never undoes another's), "
-        f"1 PutEvents of the {b} order.promise_date_changed"
+        f"1 TransactWriteItems per SKU whose promises changed ({s}; a SKU's conflict never undoes another's; each "
+        f"line with its event), 1 PutEvents of the {b} order.promise_date_changed, 1 TransactWriteItems removing "
+        "the published events from their lines (up to 100 lines)"
     )
     delivery = {"dynamodb.BatchGetItem": 1 / b, "dynamodb.PutItem": 1}
     delivery_cold = {
@@ -542,14 +544,16 @@ def _floors() -> dict[str, dict[str, Any]]:
         "supplier_created": {
             "floor": new_supplier,
             "basis": "1 BatchGetItem (cross-reference + match keys), KMS Encrypt of the bank account, "
-            "1 TransactWriteItems (golden, record, cross-reference, match keys), PutEvents supplier.created",
+            "1 TransactWriteItems (golden with its event, record, cross-reference, match keys), PutEvents "
+            "supplier.created, 1 UpdateItem (the event removed from the golden)",
             "cold_floor": _plus(new_supplier, GATE),
             "cold_basis": gate,
         },
         "supplier_matched": {
             "floor": matched,
             "basis": "1 BatchGetItem (cross-reference + match keys), 1 Query of the golden matched (with its "
-            "records), KMS Encrypt, 1 TransactWriteItems, PutEvents supplier.updated (cross_references)",
+            "records), KMS Encrypt, 1 TransactWriteItems, PutEvents supplier.updated (cross_references), "
+            "1 UpdateItem (outbox cleared)",
             "cold_floor": _plus(matched, GATE),
             "cold_basis": gate,
         },
