@@ -29,7 +29,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -130,22 +130,6 @@ class _Plan:
     envelopes: list[Envelope[Any]]
     result: Submitted
     carrier: Golden | None = None  # the golden written with the events: its outbox is cleared once published
-
-
-@dataclass
-class _Outboxes:
-    """The goldens a change writes with events on them, and those events in the order they are published."""
-
-    envelopes: list[Envelope[Any]] = field(default_factory=list)
-    carriers: list[Golden] = field(default_factory=list)
-
-    def add(self, golden: Golden, envelopes: Sequence[Envelope[Any]]) -> tuple[str, ...]:
-        """Take `golden`'s events; returns what its item carries (envelope JSON)."""
-        if not envelopes:
-            return ()
-        self.envelopes.extend(envelopes)
-        self.carriers.append(golden)
-        return tuple(e.model_dump_json() for e in envelopes)
 
 
 def new_supplier_id(now: datetime) -> str:
