@@ -97,7 +97,14 @@ def review(outputs: dict[str, str], args: Any) -> int:
     return 0
 
 
+UNPUBLISHED = (
+    "the change is stored but its events could not be published (EventBridge unavailable); run the same command "
+    "again: it publishes them"
+)
+
+
 def merge(outputs: dict[str, str], args: Any) -> int:
+    from shared.aws.bus import PublishError
     from shared.domain.errors import NotFound
     from shared.services.supplier_master import MergeRefused
 
@@ -116,6 +123,8 @@ def merge(outputs: dict[str, str], args: Any) -> int:
         return _problem(args, "supplier-merge-refused", 409, str(exc), tax_ids=exc.tax_ids)
     except NotFound as exc:
         return _problem(args, "not-found", 404, str(exc))
+    except PublishError:
+        return _problem(args, "unavailable", 503, UNPUBLISHED)
     if args.json:
         print(json.dumps({"supplier": merged.supplier.model_dump(mode="json"), "merged_id": merged.merged_id,
                           "event_id": merged.event_id}, indent=2))  # fmt: skip
@@ -129,6 +138,7 @@ def merge(outputs: dict[str, str], args: Any) -> int:
 
 
 def split(outputs: dict[str, str], args: Any) -> int:
+    from shared.aws.bus import PublishError
     from shared.domain.errors import NotFound
     from shared.services.supplier_master import NothingToSplit
 
@@ -141,6 +151,8 @@ def split(outputs: dict[str, str], args: Any) -> int:
         return _problem(args, "not-found", 404, str(exc))
     except NothingToSplit as exc:
         return _problem(args, "conflict", 409, str(exc))
+    except PublishError:
+        return _problem(args, "unavailable", 503, UNPUBLISHED)
     if args.json:
         print(json.dumps({"created": result.created.model_dump(mode="json"),
                           "remaining": result.remaining.model_dump(mode="json")}, indent=2))  # fmt: skip

@@ -157,3 +157,29 @@ def test_show_prints_the_golden_and_its_records_masked(cli, erp, ap):
 
     code, out, _ = cli("suppliers", "show", gid, "--local", "--json")
     assert json.loads(out)["supplier"]["bank_account_masked"] == "****6789"
+
+
+def test_a_merge_during_an_eventbridge_outage_says_to_run_it_again_and_the_rerun_publishes(
+    rt, cli, erp, ap, captured_events, monkeypatch
+):
+    from botocore.client import BaseClient
+
+    survivor = send(erp, "V-1", "Acme Industrial Supply, Inc.", address=BOSTON)["supplier_id"]
+    other = send(ap, "AP-1", "Acme Industrail Supply", address=BOSTON)["supplier_id"]
+    real = BaseClient._make_api_call
+
+    def put_events_fails(self, operation, params):
+        if operation == "PutEvents":
+            entries = [{"ErrorCode": "InternalFailure", "ErrorMessage": "outage"} for _ in params["Entries"]]
+            return {"FailedEntryCount": len(entries), "Entries": entries}
+        return real(self, operation, params)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(BaseClient, "_make_api_call", put_events_fails)
+        code, out, err = cli("suppliers", "merge", survivor, other, "--local", "--yes")
+    assert code == 1 and "run the same command again" in err, (out, err)
+    assert captured_events("supplier.merged") == []
+
+    code, out, _ = cli("suppliers", "merge", survivor, other, "--local", "--yes")
+    assert code == 0, out
+    assert len(captured_events("supplier.merged")) == 1
