@@ -261,7 +261,7 @@ def run_supply_demo(env_name: str = "dev") -> int:
         print("\n[4/7] Stock, the purchase order, and customer orders")
         count = {"sku": CHAIR, "location": LOCATION, "on_hand": 20, "reason": "cycle_count", "sequence": 1}
         count["occurred_at"] = datetime.now(UTC).isoformat()
-        _say(f"WMS: {CHAIR} counted 20", c["wms"].post("/v1/inventory/adjustments", count))
+        _say(f"WMS: {CHAIR} counted 20", c["wms"].post("/v1/inventory/adjustments", count), "accepted")
         _purchase_order(c["erp"], today)
         rt.drain()
         _orders(c["shop"], today)
