@@ -47,6 +47,9 @@ COLD_START_FLAGS = (
 )
 ASSET_METADATA = "aws:asset:path"
 _RUNTIME_PACKAGE = Path(__file__).resolve().parent
+# The layer's packages that read no settings and create no clients or caches of AWS state at import: every
+# function and every runtime of the process may share one copy (see local.module_isolation).
+STATELESS_PACKAGES = ("shared.canonical", "shared.domain", "shared.http")
 
 
 class FunctionNotFound(KeyError):
@@ -184,6 +187,7 @@ class FunctionHost:
         self._modules = ModuleSpace(
             [self.source_root, *(s.source_dir for s in self.specs.values() if s.source_dir)],
             exclude=[_RUNTIME_PACKAGE],
+            stateless=STATELESS_PACKAGES,
         )
         self._instance = uuid.uuid4().hex[:8]
 

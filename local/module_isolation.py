@@ -9,7 +9,9 @@ imported or invoked, `ModuleSpace.active` hides every other copy of the project'
 Project modules are those loaded from files under the given roots, except the runtime's own package and
 installed packages (a virtualenv may live inside the repository). Third-party packages (boto3, pydantic,
 Powertools) stay shared: importing them once per function would cost seconds, and moto's patches to
-botocore must stay in place.
+botocore must stay in place. So do the project's `stateless` packages (canonical models, pure domain logic,
+problem types): they read no settings and hold no clients at import, and building their pydantic models again
+for every function of every runtime was most of a flow test's set-up.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from types import ModuleType
 class ModuleSpace:
     """Decides which modules are project code, and swaps per-function sets of them in and out."""
 
-    def __init__(self, roots: Iterable[Path], exclude: Iterable[Path] = ()) -> None:
+    def __init__(self, roots: Iterable[Path], exclude: Iterable[Path] = (), stateless: Iterable[str] = ()) -> None:
         self._roots = tuple(str(p.resolve()) + "/" for p in roots)
+        self._stateless = tuple(stateless)
         installed = {sysconfig.get_paths()[k] for k in ("purelib", "platlib", "stdlib")}
         installed.update(site.getsitepackages() if hasattr(site, "getsitepackages") else ())
         installed.update((sys.prefix, sys.base_prefix))
@@ -38,6 +41,9 @@ class ModuleSpace:
         cached = self._verdicts.get(name)
         if cached is not None and cached[0] is module:
             return cached[1]
+        if any(name == package or name.startswith(package + ".") for package in self._stateless):
+            self._verdicts[name] = (module, False)
+            return False
         path = getattr(module, "__file__", None)
         if path is None and hasattr(module, "__path__"):  # a namespace package: no __init__.py
             path = next(iter(module.__path__), None)
