@@ -1,6 +1,6 @@
 """`distrosync suppliers review | merge | split | show`: the supplier master's stewardship (ADR 0011).
 
-The commands call the service the ingress uses (shared/services/supplier_master.py) against the stack's
+The commands call the service the ingress uses (shared/services/supplier_master/) against the stack's
 suppliers table, bus and data key (outputs SuppliersTableName, EventBusName, DataKeyArn): a merge or split made
 here publishes the same events as one made by any API.
 """
