@@ -19,23 +19,38 @@
    it grows with the table. Under the lock of 4, copying only the items the transaction names is enough:
    moto's copy of a table is replaced by a snapshot of those items, which is put back if moto rolls back.
 
-Applied once per process by the runtime (`apply()` is idempotent); 1, 2, 4 and 5 are verified by tests/local.
+6. moto's Lambda runs functions in Docker, and the runtime does not create its functions on moto at all (they
+   run in-process, `local.functions`). `LambdaBackend.invoke` is where every Invoke request reaches moto's
+   Lambda (the API, Step Functions' `arn:aws:states:::lambda:invoke` and plain Lambda ARN tasks): a function of
+   a runtime registered with `route_lambda_invocations` is run by that runtime's `FunctionHost.invoke` with
+   the request's payload; its result is the response payload, and a raised error sets `X-Amz-Function-Error:
+   Unhandled` with Lambda's error document, so Step Functions sees the task fail with the `errorType` as the
+   error name (what Retry and Catch match). Other names go on to moto. `Event` invocations run synchronously
+   (and answer 202); the qualifier is ignored (every function is `$LATEST` locally).
+
+Applied once per process by the runtime (`apply()` is idempotent); 1, 2, 4, 5 and 6 are verified by tests/local.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import json
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonpath_ng.ext
+from moto.awslambda import models as lambda_models
+from moto.awslambda.exceptions import LambdaClientError
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.events import models as events_models
 from moto.events import utils as events_utils
+
+if TYPE_CHECKING:
+    from local.functions import FunctionHost
 
 AWS_EVENT_TEMPLATE = (
     '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", '
@@ -174,6 +189,50 @@ def _fix_dynamodb() -> None:
             setattr(owner, name, _locked(method))
 
 
+# (account, region) -> the in-process functions Invoke requests of that account and region reach (fix 6).
+_LAMBDA_HOSTS: dict[tuple[str, str], FunctionHost] = {}
+
+
+def route_lambda_invocations(host: FunctionHost, account_id: str, region: str) -> None:
+    """Let Invoke requests (API, Step Functions tasks) for `host`'s functions run them in-process."""
+    _LAMBDA_HOSTS[(account_id, region)] = host
+
+
+def stop_routing_lambda_invocations(host: FunctionHost) -> None:
+    for key in [k for k, v in _LAMBDA_HOSTS.items() if v is host]:
+        del _LAMBDA_HOSTS[key]
+
+
+def _invoke_in_process(invoke: Callable[..., Any]) -> Callable[..., Any]:
+    from local.functions import FunctionNotFound
+
+    @functools.wraps(invoke)
+    def invoke_routed(
+        self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+    ) -> Any:
+        host = _LAMBDA_HOSTS.get((self.account_id, self.region_name))
+        try:
+            spec = host.get(function_name) if host is not None else None
+        except FunctionNotFound:
+            spec = None
+        if host is None or spec is None:
+            return invoke(self, function_name, qualifier, body, headers, response_headers)
+        try:
+            event = json.loads(body) if body else {}
+        except ValueError:
+            raise LambdaClientError(
+                "InvalidRequestContentException", "Could not parse request body into json"
+            ) from None
+        invocation = host.invoke(spec.logical_id, event)
+        if invocation.error is not None:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        payload = json.dumps(invocation.payload).encode()
+        response_headers["Content-Length"] = str(len(payload))
+        return payload
+
+    return invoke_routed
+
+
 def apply() -> None:
     global _applied
     if _applied:
@@ -189,4 +248,5 @@ def apply() -> None:
     events_models.Rule.send_to_targets = send_to_enabled_targets  # type: ignore[method-assign]
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=512)(jsonpath_ng.ext.parse)
     _fix_dynamodb()
+    lambda_models.LambdaBackend.invoke = _invoke_in_process(lambda_models.LambdaBackend.invoke)  # type: ignore[method-assign]
     _applied = True

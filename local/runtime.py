@@ -6,10 +6,12 @@
     rt.api.request("POST", "/v1/inventory/adjustments", headers={...}, body=b"...")   # -> HttpResponse
     rt.drain()                                                          # SQS -> functions until queues are empty
     rt.invoke("projector", event); rt.logs("projector"); rt.queues(); rt.stop()
+    rt.wait_for_execution(execution_arn)                                # a Step Functions execution, finished
 
 Everything is created from the template (`local.provision`); functions run in-process (`local.functions`),
 SQS event-source mappings are polled with Lambda's semantics (`local.sqs_mappings`), EventBridge routing is
-moto's own, and the REST API is emulated (`local.apigateway`).
+moto's own, and the REST API is emulated (`local.apigateway`). State machines run on moto's ASL interpreter
+(enabled here in every mode); their Lambda tasks reach the in-process functions (`local.moto_fixes`, fix 6).
 
 Modes: `inprocess` starts `moto.mock_aws()` (or joins one the caller already started: `attached`, also
 detected); `server` starts moto's server on 127.0.0.1:<aws_port>, points `AWS_ENDPOINT_URL` at it and
@@ -23,11 +25,13 @@ import json
 import logging
 import os
 import time
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from moto.core.config import default_user_config
 from moto.core.models import MockAWS
 
 from local import moto_fixes
@@ -42,6 +46,8 @@ from local.template import DEFAULT_REGION, MOTO_ACCOUNT_ID, load_template
 
 Mode = Literal["inprocess", "attached", "server"]
 STATE_FILE = "local.json"
+# moto only stores state machine definitions unless this is set; then it runs them (in background threads).
+EXECUTE_STATE_MACHINES = {"stepfunctions": {"execute_state_machine": True}}
 
 _FAKE_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -61,6 +67,8 @@ class _Backend:
     mock: MockAWS | None = None
     server: Any = None
     endpoint_url: str | None = None
+    # moto's Step Functions configuration before `start` enabled execution (restored by `stop`)
+    saved_sfn_config: dict[str, Any] | None = None
 
 
 class LocalRuntime:
@@ -124,9 +132,11 @@ class LocalRuntime:
             overrides["MOTO_ACCOUNT_ID"] = account_id
         saved = _apply_environment(overrides)
         backend = _Backend(mode=mode)
+        functions: FunctionHost | None = None
         try:
             moto_fixes.apply()
             _start_backend(backend, aws_port, saved)
+            _enable_state_machine_execution(backend)
             clients = AwsClients(region, backend.endpoint_url)
             stack = provision(tmpl, clients, account_id=account_id)
             logs = LogStore(log_dir)
@@ -139,6 +149,7 @@ class LocalRuntime:
                 logs=logs,
                 region=region,
             )
+            moto_fixes.route_lambda_invocations(functions, account_id, region)
             queues = QueueDirectory(stack, clients)
             mappings = [
                 m
@@ -155,6 +166,8 @@ class LocalRuntime:
                 for r in stack.of_type("AWS::ApiGateway::RestApi")
             }
         except BaseException:
+            if functions is not None:
+                moto_fixes.stop_routing_lambda_invocations(functions)
             _stop_backend(backend)
             _restore_environment(saved)
             raise
@@ -180,6 +193,7 @@ class LocalRuntime:
         if self._stopped:
             return
         self._stopped = True
+        moto_fixes.stop_routing_lambda_invocations(self.functions)
         self.functions.close()
         if self.state_file is not None and self.state_file.exists():
             self.state_file.unlink()
@@ -252,6 +266,21 @@ class LocalRuntime:
         """Deliver SQS messages to their functions until every mapped queue is empty."""
         return self.poller.drain(max_rounds=max_rounds, timeout=timeout)
 
+    def wait_for_execution(self, execution_arn: str, timeout: float = 10.0) -> dict[str, Any]:
+        """DescribeExecution once the execution has left RUNNING (moto runs executions in background threads).
+
+        Raises TimeoutError if it is still running after `timeout` seconds (e.g. waiting for a task token).
+        """
+        sfn = self.clients("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while True:
+            execution = sfn.describe_execution(executionArn=execution_arn)
+            if execution["status"] != "RUNNING":
+                return dict(execution)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {execution_arn} still RUNNING after {timeout} s")
+            time.sleep(0.01)
+
     # ----------------------------------------------------------------------------------------- diagnostics
     def describe(self) -> str:
         statuses = Counter(r.status for r in self.stack.resources.values())
@@ -321,7 +350,40 @@ def _start_backend(backend: _Backend, aws_port: int | None, saved: dict[str, str
         raise ValueError(f"unknown mode {backend.mode!r}: inprocess, attached or server")
 
 
+def _enable_state_machine_execution(backend: _Backend) -> None:
+    """Make moto execute state machines: the mock's configuration in-process, /moto-api/config on a server."""
+    if backend.endpoint_url is not None:
+        current = _moto_config(backend.endpoint_url)  # moto 5.2 answers only batch and lambda: assume the default
+        backend.saved_sfn_config = current.get("stepfunctions", {"execute_state_machine": False})
+        _moto_config(backend.endpoint_url, EXECUTE_STATE_MACHINES)
+    else:
+        backend.saved_sfn_config = dict(default_user_config["stepfunctions"])
+        default_user_config.update(EXECUTE_STATE_MACHINES)  # type: ignore[typeddict-item]
+
+
+def _restore_state_machine_execution(backend: _Backend) -> None:
+    if backend.saved_sfn_config is None:
+        return
+    saved = {"stepfunctions": backend.saved_sfn_config}
+    backend.saved_sfn_config = None
+    if backend.endpoint_url is not None:
+        _moto_config(backend.endpoint_url, saved)
+    else:
+        default_user_config.update(saved)  # type: ignore[typeddict-item]
+
+
+def _moto_config(endpoint_url: str, update: dict[str, Any] | None = None) -> dict[str, Any]:
+    """GET (or, with `update`, POST) a moto server's /moto-api/config; returns the configuration."""
+    data = json.dumps(update).encode() if update is not None else None
+    request = urllib.request.Request(
+        f"{endpoint_url}/moto-api/config", data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return dict(json.load(response))
+
+
 def _stop_backend(backend: _Backend) -> None:
+    _restore_state_machine_execution(backend)
     if backend.mock is not None:
         backend.mock.stop()
         backend.mock = None

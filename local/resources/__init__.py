@@ -20,6 +20,7 @@ from local.resources import (
     sns,
     sqs,
     ssm,
+    stepfunctions,
 )
 
 CREATORS: Mapping[str, Creator] = {
@@ -34,4 +35,5 @@ CREATORS: Mapping[str, Creator] = {
     **sns.CREATORS,
     **sqs.CREATORS,
     **ssm.CREATORS,
+    **stepfunctions.CREATORS,
 }

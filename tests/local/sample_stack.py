@@ -1,8 +1,9 @@
 """The sample CDK stacks of the embedded runtime's tests, and helpers the tests share.
 
 `local-base` has one of each kind of resource the runtime handles; `local-extended` is the same stack plus one
-queue and one rule added "in infra", to show they appear and route with no other change. Both are built by
-the same function and synthesized by one `app.synth()`. Handlers live in `sample/functions/<name>/`.
+queue and one rule added "in infra", to show they appear and route with no other change, and a state machine
+(`OrderFlow`: Lambda tasks with a Retry, a Catch and a task-token wait). Both are built by the same function and
+synthesized by one `app.synth()`. Handlers live in `sample/functions/<name>/`.
 """
 
 from __future__ import annotations
@@ -173,17 +174,7 @@ def build_stack(app, name: str, *, extended: bool = False):
     )
     ssm.StringParameter(stack, "Setting", parameter_name=f"/{name}/setting", string_value="on")
 
-    if extended:  # what an infra change adds: one queue and one rule routing to it
-        audit = sqs.Queue(stack, "AuditQueue", queue_name=f"{name}-audit")
-        events.Rule(
-            stack,
-            "AuditRule",
-            event_bus=bus,
-            event_pattern=events.EventPattern(source=events.Match.prefix("sample."), detail_type=["audit.recorded"]),
-            targets=[targets.SqsQueue(audit)],
-        )
-
-    for output_id, value in {
+    outputs = {
         "TableName": table.table_name,
         "BusName": bus.event_bus_name,
         "WorkQueueUrl": work.queue_url,
@@ -192,9 +183,68 @@ def build_stack(app, name: str, *, extended: bool = False):
         "UsagePlanIdStandard": standard.usage_plan_id,
         "UsagePlanIdTiny": tiny.usage_plan_id,
         "AlarmTopicArn": topic.topic_arn,
-    }.items():
+    }
+    if extended:  # what an infra change adds: one queue and one rule routing to it, and a state machine
+        audit = sqs.Queue(stack, "AuditQueue", queue_name=f"{name}-audit")
+        events.Rule(
+            stack,
+            "AuditRule",
+            event_bus=bus,
+            event_pattern=events.EventPattern(source=events.Match.prefix("sample."), detail_type=["audit.recorded"]),
+            targets=[targets.SqsQueue(audit)],
+        )
+        outputs["OrderFlowArn"] = order_flow(stack, name, function("Steps", "steps")).state_machine_arn
+    for output_id, value in outputs.items():
         cdk.CfnOutput(stack, output_id, value=value)
     return stack
+
+
+def order_flow(stack, name: str, steps):
+    """Price (`lambda:invoke`, PermanentError caught to Release -> Rejected), Reserve (plain Lambda ARN task,
+    TransientError retried once), Confirm (`lambda:invoke.waitForTaskToken`: waits for SendTaskSuccess)."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_stepfunctions as sfn
+    from aws_cdk import aws_stepfunctions_tasks as tasks
+
+    order = sfn.JsonPath.string_at("$.order")
+    price = tasks.LambdaInvoke(
+        stack,
+        "Price",
+        lambda_function=steps,
+        payload=sfn.TaskInput.from_object(
+            {"step": "price", "sku": sfn.JsonPath.string_at("$.sku"), "quantity": sfn.JsonPath.number_at("$.quantity")}
+        ),
+        result_selector={"total": sfn.JsonPath.number_at("$.Payload.total")},
+        result_path="$.price",
+    )
+    reserve = tasks.LambdaInvoke(
+        stack,
+        "Reserve",
+        lambda_function=steps,
+        payload_response_only=True,
+        payload=sfn.TaskInput.from_object({"step": "reserve", "order": order}),
+        result_path="$.reservation",
+    )
+    reserve.add_retry(errors=["TransientError"], interval=cdk.Duration.seconds(1), max_attempts=2, backoff_rate=1)
+    confirm = tasks.LambdaInvoke(
+        stack,
+        "Confirm",
+        lambda_function=steps,
+        integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload=sfn.TaskInput.from_object({"step": "park", "order": order, "token": sfn.JsonPath.task_token}),
+        result_path="$.confirmation",
+    )
+    rejected = sfn.Pass(stack, "Release").next(
+        sfn.Fail(stack, "Rejected", error="OrderRejected", cause="the order cannot be priced")
+    )
+    price.add_catch(rejected, errors=["PermanentError"], result_path="$.error")
+    definition = price.next(reserve).next(confirm).next(sfn.Succeed(stack, "Done"))
+    return sfn.StateMachine(
+        stack,
+        "OrderFlow",
+        state_machine_name=f"{name}-order-flow",
+        definition_body=sfn.DefinitionBody.from_chainable(definition),
+    )
 
 
 def make_api_key(rt, plan_output: str, *, enabled: bool = True) -> dict:

@@ -1,0 +1,114 @@
+"""State machines of a synthesized stack run on the embedded runtime, their Lambda tasks in-process."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import boto3
+import pytest
+from sample_stack import SAMPLE
+
+from local.runtime import LocalRuntime
+
+
+@pytest.fixture
+def ext(extended_template):
+    with LocalRuntime.start(extended_template, source_root=SAMPLE) as runtime:
+        yield runtime
+
+
+def start(rt, **order) -> str:
+    sfn = boto3.client("stepfunctions")
+    name = f"order-{uuid.uuid4().hex[:8]}"
+    document = {"order": name, **order}
+    return sfn.start_execution(stateMachineArn=rt.outputs["OrderFlowArn"], name=name, input=json.dumps(document))[
+        "executionArn"
+    ]
+
+
+def history(execution_arn: str) -> list[dict]:
+    return boto3.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+
+
+def wait_for_event(execution_arn: str, event_type: str, timeout: float = 10.0) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events = history(execution_arn)
+        if any(e["type"] == event_type for e in events):
+            return events
+        time.sleep(0.01)
+    raise TimeoutError(f"no {event_type} in {execution_arn}")
+
+
+def task_token(events: list[dict]) -> str:
+    scheduled = [e for e in events if e["type"] == "TaskScheduled"][-1]  # Confirm, after Price
+    parameters = json.loads(scheduled["taskScheduledEventDetails"]["parameters"])
+    return parameters["Payload"]["token"]
+
+
+def test_the_state_machine_is_created_from_the_synthesized_definition(ext):
+    machine = boto3.client("stepfunctions").describe_state_machine(stateMachineArn=ext.outputs["OrderFlowArn"])
+    definition = json.loads(machine["definition"])
+    assert machine["name"] == "local-extended-order-flow"
+    assert definition["StartAt"] == "Price"
+    assert definition["States"]["Price"]["Resource"] == "arn:aws:states:::lambda:invoke"
+    assert definition["States"]["Reserve"]["Resource"] == ext.functions.get("steps").arn
+    (resource,) = ext.stack.of_type("AWS::StepFunctions::StateMachine")
+    assert resource.ref == resource.attributes["Arn"] == ext.outputs["OrderFlowArn"]
+    assert resource.attributes["Name"] == machine["name"]
+
+
+def test_lambda_tasks_retry_a_transient_error_then_wait_for_the_task_token(ext):
+    execution = start(ext, sku="A-1", quantity=3)
+    events = wait_for_event(execution, "TaskSubmitted")
+    with pytest.raises(TimeoutError):
+        ext.wait_for_execution(execution, timeout=0.05)  # parked until the token comes back
+
+    boto3.client("stepfunctions").send_task_success(taskToken=task_token(events), output='{"confirmed": true}')
+    done = ext.wait_for_execution(execution)
+
+    assert done["status"] == "SUCCEEDED"
+    output = json.loads(done["output"])
+    assert output["price"] == {"total": 15}
+    assert output["reservation"] == {"reserved": output["order"], "attempts": 2}
+    assert output["confirmation"] == {"confirmed": True}
+    failures = [
+        e["lambdaFunctionFailedEventDetails"] for e in history(execution) if e["type"] == "LambdaFunctionFailed"
+    ]
+    assert [f["error"] for f in failures] == ["TransientError"]
+    assert json.loads(failures[0]["cause"])["errorMessage"].endswith("(attempt 1)")
+    parked = [
+        line for line in ext.functions.logs.json_lines("steps") if line.get("message") == "waiting for confirmation"
+    ]
+    assert [line["order"] for line in parked] == [output["order"]]
+
+
+def test_a_task_error_is_caught_to_the_failure_path(ext):
+    execution = start(ext, sku="A-1", quantity=0)
+    done = ext.wait_for_execution(execution)
+
+    assert done["status"] == "FAILED"
+    assert (done["error"], done["cause"]) == ("OrderRejected", "the order cannot be priced")
+    events = history(execution)
+    (failed,) = [e["taskFailedEventDetails"] for e in events if e["type"] == "TaskFailed"]
+    assert failed["error"] == "PermanentError" and "quantity 0 of A-1" in failed["cause"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
+    assert entered == ["Price", "Release", "Rejected"]
+    (release,) = [e for e in events if e["type"] == "PassStateEntered"]
+    assert json.loads(release["stateEnteredEventDetails"]["input"])["error"]["Error"] == "PermanentError"
+
+
+def test_lambda_invoke_reaches_the_in_process_function(ext):
+    response = boto3.client("lambda").invoke(
+        FunctionName=ext.functions.get("steps").name, Payload=json.dumps({"step": "price", "sku": "B", "quantity": 2})
+    )
+    assert "FunctionError" not in response
+    assert json.loads(response["Payload"].read()) == {"sku": "B", "total": 10}
+
+    failed = boto3.client("lambda").invoke(
+        FunctionName=ext.functions.get("steps").arn, Payload=json.dumps({"step": "price", "sku": "B", "quantity": 0})
+    )
+    assert failed["FunctionError"] == "Unhandled"
+    assert json.loads(failed["Payload"].read())["errorType"] == "PermanentError"
