@@ -8,7 +8,6 @@ instead of an event silently vanishing.
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 
 from shared.aws.clients import client
 from shared.canonical.envelope import Envelope
+from shared.domain.backoff import full_jitter
 
 MAX_ENTRIES_PER_CALL = 10
 MAX_REQUEST_BYTES = 256 * 1024
@@ -98,7 +98,7 @@ def publish(
             if attempt == attempts - 1:
                 failures.extend({**res, "Source": e["Source"], "DetailType": e["DetailType"]} for e, res in failed)
                 break
-            sleep(random.uniform(0, base_delay * 2**attempt))  # full jitter
+            sleep(full_jitter(attempt, base_delay))
     if failures:
         raise PublishError(failures)
     return PublishResult(event_ids=[e.id for e in envelopes], calls=calls)

@@ -8,7 +8,6 @@ publication failed after its transaction is completed by the partner's retry.
 
 from __future__ import annotations
 
-import random
 import time
 import uuid
 from collections import Counter
@@ -23,6 +22,7 @@ from shared.canonical.envelope import Envelope, utcnow
 from shared.canonical.items import EACH
 from shared.canonical.orders import MAX_ORDER_LINES, CustomerOrder, OrderCreated, OrderLine
 from shared.canonical.partner import Partner
+from shared.domain.backoff import full_jitter
 from shared.domain.errors import OutOfScope
 from shared.domain.scopes import allows
 from shared.http import problems as p
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 ORDERING_KINDS = ("channel", "erp")
 ATTEMPTS = 4
-BACKOFF_SECONDS = 0.02
 _EVENT_NAMESPACE = uuid.UUID("0b6f3c1e-4c57-4b8e-9d0a-4f1f2a9c7e21")
 
 
@@ -94,7 +93,7 @@ class OrderService:
         order = self._order(body, partner, channel)
         for attempt in range(ATTEMPTS):
             if attempt:
-                self._sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))  # full jitter
+                self._sleep(full_jitter(attempt))
             try:
                 created = self.store.create(order, meta.correlation_id)
             except OrderContended:

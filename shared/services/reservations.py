@@ -13,7 +13,6 @@ sweeper's events have no caller to retry them.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -34,6 +33,7 @@ from shared.canonical.reservation import (
     ReservationReleased,
     ReservationStatus,
 )
+from shared.domain.backoff import full_jitter
 from shared.domain.errors import NotFound, OutOfScope
 from shared.domain.reservations import (
     CloseStep,
@@ -66,7 +66,6 @@ if TYPE_CHECKING:  # the expiry sweeper imports this module: it needs neither
     from shared.services.master_data import MasterData
 
 ATTEMPTS = 5  # per write, against DynamoDB's TransactionConflict, and per decision, against concurrent writers
-BACKOFF_SECONDS = 0.02
 SWEEPER_SOURCE = "distrosync.reservation-expiry"
 
 _EVENTS: dict[ReservationStatus, type[Any]] = {
@@ -345,7 +344,7 @@ class ReservationService:
         return TxOutcome.CONTENDED
 
     def _backoff(self, attempt: int) -> None:
-        self._sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))  # full jitter
+        self._sleep(full_jitter(attempt))
 
     def _envelope(
         self,

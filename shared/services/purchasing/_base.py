@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -27,6 +26,7 @@ from shared.canonical.inventory import IncomingUpdated
 from shared.canonical.partner import Partner
 from shared.canonical.purchasing import ExpectedLine, InboundExpectationChanged, ReplenishmentRiskChanged
 from shared.domain import purchase_orders as po
+from shared.domain.backoff import full_jitter
 from shared.domain.scopes import allows
 from shared.http import problems as p
 from shared.http.problems import Problem
@@ -36,7 +36,6 @@ if TYPE_CHECKING:  # the overdue sweeper imports this module: it needs none of t
     from shared.services.master_data import MasterData
 
 ATTEMPTS = 5  # per request, against concurrent writers of the same PO
-BACKOFF_SECONDS = 0.02
 
 
 class SupplierRefLike(Protocol):
@@ -257,7 +256,7 @@ class ServiceBase:
 
     def _backoff(self, attempt: int) -> None:
         if attempt:
-            self._sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))  # full jitter
+            self._sleep(full_jitter(attempt))
 
 
 def outbox_envelopes(document: Document | None) -> list[Envelope[Any]]:

@@ -13,7 +13,6 @@ publication is a duplicate consumers drop.
 from __future__ import annotations
 
 import os
-import random
 import secrets
 import time
 import uuid
@@ -25,13 +24,13 @@ from shared.aws.bus import publish
 from shared.aws.field_crypto import FieldCrypto
 from shared.aws.supplier_store import Conflict, Golden, Source, SupplierStore, Transaction
 from shared.canonical.envelope import Envelope, utcnow
+from shared.domain.backoff import full_jitter
 from shared.domain.errors import NotFound
 from shared.domain.supplier_matching import Identity, Profile, keys_of
 from shared.domain.supplier_survivorship import ATTRIBUTES, SourceValues, changed, parse_priorities, survive
 from shared.observability import logger
 
 ATTEMPTS = 5
-BACKOFF_SECONDS = 0.02
 SURVIVORSHIP_ENV = "SUPPLIER_SURVIVORSHIP"
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -92,7 +91,7 @@ class Core:
     def _pause(self, attempt: int) -> None:
         """Before a retry after a conflicting write: jittered exponential backoff (none before the first try)."""
         if attempt:
-            self._sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
+            self._sleep(full_jitter(attempt))
 
     def _current(self, supplier_id: str) -> tuple[Golden, list[Source]]:
         golden, sources = self.store.supplier(supplier_id)
