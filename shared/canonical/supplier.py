@@ -164,8 +164,9 @@ class SupplierDetail(BaseModel):
     sources: list[SourceRecordView] = Field(default_factory=list)
 
 
-class SupplierCreated(EventData):
-    event_type = "supplier.created"
+class _SupplierEvent(EventData):
+    """A golden record's change: its view after the change and the system that caused it."""
+
     schema_version = "1.0"
 
     supplier: SupplierView
@@ -175,32 +176,25 @@ class SupplierCreated(EventData):
         return self.supplier.supplier_id
 
 
-class SupplierUpdated(EventData):
+class SupplierCreated(_SupplierEvent):
+    event_type = "supplier.created"
+
+
+class SupplierUpdated(_SupplierEvent):
     """Survivorship changed at least one golden attribute (`changed` names them)."""
 
     event_type = "supplier.updated"
-    schema_version = "1.0"
 
-    supplier: SupplierView
     changed: list[str] = Field(min_length=1)
-    origin_system: SystemId
-
-    def subject(self) -> str:
-        return self.supplier.supplier_id
 
 
-class SupplierMerged(EventData):
+class SupplierMerged(_SupplierEvent):
     """A steward (or an exact tax id / DUNS match) merged `merged_id` into `supplier.supplier_id`."""
 
     event_type = "supplier.merged"
-    schema_version = "1.0"
 
-    supplier: SupplierView
     merged_id: SupplierId
     origin_system: SystemId = Field(description="The system or steward that caused the merge.")
-
-    def subject(self) -> str:
-        return self.supplier.supplier_id
 
 
 class LeadTimeUpdated(EventData):
