@@ -12,6 +12,8 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 
+from shared.domain.order_flow import Timers
+
 DEFAULT_ACCOUNT = "123456789012"  # offline synth only: a real deployment passes the account explicitly
 DEFAULT_REGION = "us-east-1"
 MIB = 1024 * 1024
@@ -71,6 +73,18 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class OrderFlowSettings:
+    """The order-to-ship state machine (docs/order-to-ship.md). `timers` go into every execution's input, which the
+    definition reads (TimeoutSecondsPath...): shorter waits are configuration, not another definition."""
+
+    timers: Timers = field(default_factory=Timers)
+    retry_interval_seconds: int = 2  # first retry of a transient error; doubled each time, full jitter
+    retry_max_attempts: int = 6
+    retry_max_delay_seconds: int = 60
+    step_timeout_seconds: int = 60  # the step function: a synchronous adapter call has a 25 s budget
+
+
+@dataclass(frozen=True)
 class EnvConfig:
     name: str
     account: str
@@ -83,6 +97,7 @@ class EnvConfig:
     queue: QueueSettings = field(default_factory=QueueSettings)
     functions: FunctionSettings = field(default_factory=FunctionSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    order_flow: OrderFlowSettings = field(default_factory=OrderFlowSettings)
     alarm_email: str | None = None
 
     @property
@@ -134,6 +149,13 @@ def _dev(account: str, region: str) -> EnvConfig:
         },
         functions=FunctionSettings(log_level="DEBUG"),
         api=ApiSettings(stage_rate_limit=50, stage_burst_limit=100),
+        # dev is also what the embedded runtime runs: retries wait 1 s (Step Functions' minimum) at first.
+        order_flow=OrderFlowSettings(
+            timers=Timers(pick_heartbeat=3600, pick_timeout=8 * 3600, dispatch_timeout=24 * 3600),
+            retry_interval_seconds=1,
+            retry_max_attempts=4,
+            retry_max_delay_seconds=10,
+        ),
     )
 
 

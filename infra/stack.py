@@ -9,6 +9,7 @@ from infra.api import PartnerApi
 from infra.bus import EventBus
 from infra.channels import Channels
 from infra.config import EnvConfig
+from infra.fulfillment import STATE_MACHINE_OUTPUT, OrderFlow
 from infra.functions import ARCHITECTURE, RUNTIME
 from infra.idempotency import IdempotencyTable
 from infra.ingress import Ingress
@@ -94,6 +95,18 @@ class DistrosyncStack(cdk.Stack):
             ingress=self.ingress.handler,
             inventory_table=self.inventory.table,
         )
+        self.order_flow = OrderFlow(
+            self,
+            "OrderFlow",
+            platform=platform,
+            api=self.api,
+            ingress=self.ingress.handler,
+            orders_table=self.promising.table,
+            reservations_table=self.reservations.table,
+            inventory_table=self.inventory.table,
+            partners_table=self.partners.table,
+            idempotency_table=self.idempotency.table,
+        )
         self.outbound = Outbound(
             self, "Outbound", platform=platform, partners=self.partners.table, idempotency=self.idempotency.table
         )
@@ -126,6 +139,7 @@ class DistrosyncStack(cdk.Stack):
             "SuppliersTableName": self.suppliers.table.table_name,
             "PurchasingTableName": self.purchasing.table.table_name,
             "OrdersTableName": self.promising.table.table_name,
+            STATE_MACHINE_OUTPUT: self.order_flow.state_machine.state_machine_arn,
             "SystemSecretsPrefix": self.config.system_secrets_prefix,
             "PartnerSecretsPrefix": self.config.partner_secrets_prefix,
             "DataKeyArn": self.key.key_arn,

@@ -25,6 +25,7 @@ class IngressSettings:
     purchasing_table: str = ""
     orders_table: str = ""
     data_key_arn: str = ""
+    order_flow_state_machine_arn: str = ""
     signature_max_skew_seconds: int = 300
     max_body_bytes: int = 1024 * 1024
 
@@ -41,6 +42,7 @@ class IngressSettings:
             purchasing_table=_required("PURCHASING_TABLE_NAME"),
             orders_table=_required("ORDERS_TABLE_NAME"),
             data_key_arn=_required("DATA_KEY_ARN"),
+            order_flow_state_machine_arn=_required("ORDER_FLOW_STATE_MACHINE_ARN"),
             signature_max_skew_seconds=int(os.environ.get("SIGNATURE_MAX_SKEW_SECONDS", "300")),
             max_body_bytes=int(os.environ.get("MAX_BODY_BYTES", str(1024 * 1024))),
         )
@@ -113,4 +115,43 @@ class PromiserSettings:
             orders_table=_required("ORDERS_TABLE_NAME"),
             inventory_table=_required("INVENTORY_TABLE_NAME"),
             event_bus_name=_required("EVENT_BUS_NAME"),
+        )
+
+
+@dataclass(frozen=True)
+class OrderFlowSettings:
+    """The order-to-ship step function (functions/order_flow)."""
+
+    orders_table: str
+    reservations_table: str
+    inventory_table: str
+    partners_table: str
+    idempotency_table: str
+    event_bus_name: str
+    system_secrets_prefix: str
+
+    @classmethod
+    def from_env(cls) -> OrderFlowSettings:
+        return cls(
+            orders_table=_required("ORDERS_TABLE_NAME"),
+            reservations_table=_required("RESERVATIONS_TABLE_NAME"),
+            inventory_table=_required("INVENTORY_TABLE_NAME"),
+            partners_table=_required("PARTNERS_TABLE_NAME"),
+            idempotency_table=_required("IDEMPOTENCY_TABLE_NAME"),
+            event_bus_name=_required("EVENT_BUS_NAME"),
+            system_secrets_prefix=_required("SYSTEM_SECRETS_PREFIX"),
+        )
+
+
+@dataclass(frozen=True)
+class OrderStarterSettings:
+    """The starter (functions/order_starter): one execution per order.created."""
+
+    state_machine_arn: str
+    timers_json: str
+
+    @classmethod
+    def from_env(cls) -> OrderStarterSettings:
+        return cls(
+            state_machine_arn=_required("STATE_MACHINE_ARN"), timers_json=os.environ.get("ORDER_FLOW_TIMERS", "")
         )

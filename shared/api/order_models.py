@@ -11,7 +11,7 @@ from shared.canonical.inventory import LocationCode, Sku
 from shared.canonical.items import EACH, UomCode
 from shared.canonical.orders import MAX_ORDER_LINES, ChannelName, OrderId, OrderLineNumber
 
-ExceptionKind = Literal["promise_at_risk"]  # #5 adds order_exception
+ExceptionKind = Literal["promise_at_risk", "order_exception", "shipment_delayed"]
 ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]*$"
 
 

@@ -1,6 +1,8 @@
-"""Canonical customer orders and their events (#4: orders and promises; #5 extends with the order-to-ship flow).
+"""Canonical customer (sales) orders and their events (#4: orders and promises; #5: the order-to-ship flow).
 
-Quantities are in eaches (the ingress converts units of measure with the item master).
+Quantities are in eaches (the ingress converts units of measure with the item master). A sales order comes from
+a channel's webhook (Shopify `orders/create`, BigCommerce `store/order/created`) or `POST /v1/orders`; whatever
+its source, it is this one model (`SalesOrder` is the same class).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.canonical.envelope import EventData
 from shared.canonical.inventory import LocationCode, Sku
+from shared.domain.order_flow import OrderPolicy
 
 OrderId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")]
 OrderLineNumber = Annotated[int, Field(ge=1, le=9999)]
@@ -30,6 +33,26 @@ class OrderLine(BaseModel):
     location: LocationCode = Field(description="The location that ships it.")
     quantity: int = Field(gt=0, description="Eaches.")
     requested_date: date = Field(description="When the customer wants it shipped.")
+    unit_price: str | None = Field(
+        default=None, max_length=32, pattern=r"^-?\d+(\.\d+)?$", description="Decimal text, in the order's currency."
+    )
+    external_line_id: str | None = Field(default=None, max_length=64, description="The channel's line id.")
+
+
+class ShipTo(BaseModel):
+    """Where the order goes (given to the WMS and TMS; never logged)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = Field(default=None, max_length=200)
+    company: str | None = Field(default=None, max_length=200)
+    address1: str | None = Field(default=None, max_length=200)
+    address2: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    region: str | None = Field(default=None, max_length=100, description="State or province code.")
+    postal_code: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, min_length=2, max_length=2, description="ISO 3166-1 alpha-2.")
+    phone: str | None = Field(default=None, max_length=40)
 
 
 class CustomerOrder(BaseModel):
@@ -44,6 +67,18 @@ class CustomerOrder(BaseModel):
     placed_at: datetime = Field(description="When the customer placed it; demand is served in this order.")
     created_at: datetime = Field(description="When distrosync accepted it.")
     lines: list[OrderLine] = Field(min_length=1, max_length=MAX_ORDER_LINES)
+    policy: OrderPolicy = Field(
+        default="backorder",
+        description="When stock is short: backorder (ship complete, wait for the rest) or split (ship what is "
+        "there, the rest becomes a backordered order `<order_id>.b<n>`).",
+    )
+    ship_to: ShipTo | None = None
+    deliver_by: date | None = Field(default=None, description="The delivery date promised to the customer, if any.")
+    external_id: str | None = Field(
+        default=None, max_length=64, description="The channel's own order id, exact (64-bit ids as text)."
+    )
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    parent_order_id: OrderId | None = Field(default=None, description="The order this one was split from.")
 
     @field_validator("placed_at", "created_at")
     @classmethod
@@ -57,7 +92,7 @@ class OrderCreated(EventData):
     """A customer order was accepted; promising pegs its lines against supply."""
 
     event_type = "order.created"
-    schema_version = "1.0"
+    schema_version = "1.1"  # 1.1: policy, ship_to, deliver_by, external_id, currency, parent_order_id, prices
 
     order: CustomerOrder
 
@@ -88,5 +123,7 @@ class OrderPromiseDateChanged(EventData):
     def subject(self) -> str:
         return f"{self.order_id}/{self.line}"
 
+
+SalesOrder = CustomerOrder  # the issue's name for it: one model, whatever the source
 
 EVENTS: tuple[type[EventData], ...] = (OrderCreated, OrderPromiseDateChanged)

@@ -16,7 +16,17 @@ from shared.canonical.channel import ChannelPlatform
 from shared.canonical.inventory import LocationCode
 
 PartnerKind = Literal[
-    "supplier", "warehouse", "carrier", "channel", "erp", "finance", "procurement", "quality", "planning"
+    "supplier",
+    "warehouse",
+    "carrier",
+    "channel",
+    "erp",
+    "finance",
+    "procurement",
+    "quality",
+    "planning",
+    "tms",
+    "portal",
 ]
 PARTNER_KINDS: tuple[str, ...] = PartnerKind.__args__  # type: ignore[attr-defined]
 ScopeKind = Literal["location", "supplier", "channel"]

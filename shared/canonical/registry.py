@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.canonical import orders, purchasing, supplier
+from shared.canonical import fulfillment, orders, purchasing, supplier
 from shared.canonical.channel import AvailabilityChanged, ChannelInventoryReported, InventoryDiscrepancyDetected
 from shared.canonical.envelope import EventData
 from shared.canonical.inventory import (
@@ -43,5 +43,6 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         *supplier.EVENTS,
         *purchasing.EVENTS,
         *orders.EVENTS,
+        *fulfillment.EVENTS,
     )
 }
