@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.canonical.channel import ChannelPlatform
 from shared.canonical.inventory import LocationCode
+from shared.domain.order_flow import OrderPolicy
 
 PartnerKind = Literal[
     "supplier",
@@ -60,6 +61,20 @@ class ChannelSettings(BaseModel):
     webhook_secret_name: str | None = Field(
         default=None, description="Secrets Manager name of the webhook secret (Shopify client secret or our token)."
     )
+    order_policy: OrderPolicy = Field(
+        default="backorder", description="What the channel's orders do when stock is short: backorder or split."
+    )
+    store_hash: str | None = Field(
+        default=None,
+        max_length=64,
+        description="BigCommerce: the store hash whose V2 API distrosync reads thin order webhooks from (the API "
+        "token is the `api_token` field of the channel's webhook secret).",
+    )
+    api_base_url: str | None = Field(
+        default=None,
+        max_length=512,
+        description="BigCommerce: the API's base URL (default https://api.bigcommerce.com).",
+    )
 
     @model_validator(mode="after")
     def _mapped_locations_feed_the_channel(self) -> ChannelSettings:
@@ -74,6 +89,20 @@ class ChannelSettings(BaseModel):
                 f"location(s) {', '.join(strays)} do not feed the channel (its locations: {', '.join(self.locations)})"
             )
         return self
+
+
+CarrierPlatform = Literal["easypost", "canonical"]
+
+
+class CarrierSettings(BaseModel):
+    """How a carrier (or tracking provider) sends tracking updates to `POST /v1/carriers/{carrier}/tracking`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    platform: CarrierPlatform = Field(description="easypost: signed EasyPost webhooks; canonical: our tracking events.")
+    webhook_secret_name: str | None = Field(
+        default=None, description="Secrets Manager name of the webhook secret (EasyPost's webhook secret)."
+    )
 
 
 OutboundAdapter = Literal["erpnext", "webhook"]
@@ -113,10 +142,13 @@ class Partner(BaseModel):
     created_at: datetime
     rotated_at: datetime | None = None
     channel: ChannelSettings | None = None
+    carrier: CarrierSettings | None = None
     outbound: OutboundSettings | None = None
 
     @model_validator(mode="after")
     def _channel_settings_only_for_channels(self) -> Partner:
         if self.channel is not None and self.kind != "channel":
             raise ValueError(f"only partners of kind 'channel' carry channel settings (kind is {self.kind!r})")
+        if self.carrier is not None and self.kind != "carrier":
+            raise ValueError(f"only partners of kind 'carrier' carry carrier settings (kind is {self.kind!r})")
         return self
