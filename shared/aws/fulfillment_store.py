@@ -35,6 +35,7 @@ from shared.aws.orders_store import EXCEPTION_PREFIX, ORDER_PREFIX, ORDER_SK, ex
 from shared.canonical.orders import CustomerOrder
 
 ORDER_EXCEPTION = "order_exception"
+SHIPMENT_DELAYED = "shipment_delayed"
 TRACKING_PREFIX = "TRACKING#"
 TRACKING_SK = "TRACKING"
 MAX_TIMELINE = 200  # entries kept on the order item (~150 bytes each); later ones are dropped and logged
@@ -218,13 +219,15 @@ class FulfillmentStore:
         tracking: tuple[str, str] | None = None,
         exception_entry: Mapping[str, Any] | None = None,
         clear_exception_entry: bool = False,
+        exception_kind: str = ORDER_EXCEPTION,
     ) -> FlowRecord:
         """Write what a decision changes, if the order is still at `record.version`; return the record as written.
 
         `status` also sets `status_at`; `waiting=None` removes the wait (leave it out to keep it); `set` writes other
         attributes (plain JSON values: `pick`, `shipment`, `cancel`, `reservation_id`, ...); `timeline` entries are
         appended. `tracking` (carrier, number) writes the tracking index item, `exception_entry` the order's entry
-        on the exceptions list (`clear_exception_entry` deletes it): these make the write a transaction.
+        on the exceptions list of `exception_kind` (`clear_exception_entry` deletes it): these make the write a
+        transaction.
         Raises FlowChanged when another writer got there first."""
         values: dict[str, Any] = {":expected": to_value(record.version), ":next": to_value(record.version + 1)}
         names: dict[str, str] = {"#version": "version"}
@@ -267,7 +270,7 @@ class FulfillmentStore:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
-        extra_items = self._side_items(record, now, tracking, exception_entry, clear_exception_entry)
+        extra_items = self._side_items(record, now, tracking, exception_entry, clear_exception_entry, exception_kind)
         dynamodb = client("dynamodb")
         if not extra_items:
             try:
@@ -293,6 +296,7 @@ class FulfillmentStore:
         tracking: tuple[str, str] | None,
         exception_entry: Mapping[str, Any] | None,
         clear_exception_entry: bool,
+        exception_kind: str = ORDER_EXCEPTION,
     ) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         if tracking is not None:
@@ -314,7 +318,7 @@ class FulfillmentStore:
             )
         if exception_entry is not None:
             item = {
-                "pk": f"{EXCEPTION_PREFIX}{ORDER_EXCEPTION}",
+                "pk": f"{EXCEPTION_PREFIX}{exception_kind}",
                 "sk": f"{record.order_id}#0000",
                 "order_id": record.order_id,
                 "since": iso(now),
@@ -323,7 +327,7 @@ class FulfillmentStore:
             items.append({"Put": {"TableName": self.table_name, "Item": to_item(_plain_json(item))}})
         elif clear_exception_entry:
             items.append(
-                {"Delete": {"TableName": self.table_name, "Key": exception_key(ORDER_EXCEPTION, record.order_id, 0)}}
+                {"Delete": {"TableName": self.table_name, "Key": exception_key(exception_kind, record.order_id, 0)}}
             )
         return items
 
