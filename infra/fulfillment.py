@@ -19,6 +19,7 @@ import json
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -103,6 +104,7 @@ class OrderFlow(Construct):
 
         # ------------------------------------------------------------------------------ the state machine
         self.definition = self._definition()
+        machine_name = f"{config.prefix}-order-to-ship"
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -114,7 +116,7 @@ class OrderFlow(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=f"{config.prefix}-order-to-ship",
+            state_machine_name=machine_name,
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(self.definition),
             comment="Order to ship: validate, reserve, release to the WMS, ship with the TMS, track to delivery",
@@ -152,6 +154,21 @@ class OrderFlow(Construct):
         # -------------------------------------------------------------------------------------- callbacks
         ingress.add_environment("ORDER_FLOW_STATE_MACHINE_ARN", self.state_machine.state_machine_arn)
         self.state_machine.grant_task_response(ingress.function)  # pick-complete, dispatch, tracking, cancel
+        # The track step answers its own token when the carrier reported delivery before it started (out of order).
+        # By the machine's name, not a reference: the machine already depends on the function.
+        self.steps.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+                resources=[
+                    cdk.Stack.of(self).format_arn(
+                        service="states",
+                        resource="stateMachine",
+                        resource_name=machine_name,
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
         for method, path in CALLBACK_ROUTES:
             api.add_route(method, path, ingress.function)
         self.tracking = api.add_route(

@@ -28,7 +28,14 @@
    error name (what Retry and Catch match). Other names go on to moto. `Event` invocations run synchronously
    (and answer 202); the qualifier is ignored (every function is `$LATEST` locally).
 
-Applied once per process by the runtime (`apply()` is idempotent); 1, 2, 4, 5 and 6 are verified by tests/local.
+7. moto's StopExecution marks an execution stopped but leaves a task waiting for its token waiting (until its
+   timeout, in a thread): Step Functions ends the wait. `Execution.stop` also interrupts the execution's callback
+   endpoints, so a stopped execution ends at once — and the runtime can stop every running execution when it
+   stops (`stop_running_executions`), leaving no thread behind. The interrupted wait then fails its task, and
+   moto's `Environment.set_error` would turn the stopped program into a failed one: a stopped program stays
+   stopped (ABORTED), as in Step Functions, where nothing runs after StopExecution.
+
+Applied once per process by the runtime (`apply()` is idempotent); 1, 2, 4, 5, 6 and 7 are verified by tests/local.
 """
 
 from __future__ import annotations
@@ -233,6 +240,47 @@ def _invoke_in_process(invoke: Callable[..., Any]) -> Callable[..., Any]:
     return invoke_routed
 
 
+def _stop_interrupting_waits(stop: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(stop)
+    def stop_and_interrupt(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = stop(self, *args, **kwargs)
+        worker = getattr(self, "exec_worker", None)
+        env = getattr(worker, "env", None)
+        pool = getattr(getattr(env, "callback_pool_manager", None), "_pool", None) or {}
+        for endpoint in list(pool.values()):
+            endpoint.interrupt_all()
+        return result
+
+    return stop_and_interrupt
+
+
+def _keep_stopped(set_error: Callable[..., Any]) -> Callable[..., Any]:
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    @functools.wraps(set_error)
+    def set_error_unless_stopped(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(getattr(self, "_program_state", None), ProgramStopped):
+            return None
+        return set_error(self, *args, **kwargs)
+
+    return set_error_unless_stopped
+
+
+def stop_running_executions(account_id: str, region: str) -> int:
+    """Stop (ABORTED) every running execution of the account and region; returns how many."""
+    import datetime
+
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    backend = stepfunctions_parser_backends[account_id][region]
+    running = backend._get_executions(ExecutionStatus.RUNNING)
+    now = datetime.datetime.now(tz=datetime.UTC)
+    for execution in running:
+        execution.stop(stop_date=now, error="RuntimeStopped", cause="the embedded runtime stopped")
+    return len(running)
+
+
 def apply() -> None:
     global _applied
     if _applied:
@@ -249,4 +297,9 @@ def apply() -> None:
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=512)(jsonpath_ng.ext.parse)
     _fix_dynamodb()
     lambda_models.LambdaBackend.invoke = _invoke_in_process(lambda_models.LambdaBackend.invoke)  # type: ignore[method-assign]
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    Execution.stop = _stop_interrupting_waits(Execution.stop)  # type: ignore[method-assign]
+    Environment.set_error = _keep_stopped(Environment.set_error)  # type: ignore[method-assign]
     _applied = True

@@ -110,6 +110,7 @@ class LocalRuntime:
         log_dir: Path | None = None,
         state_dir: Path | None = None,
         retry_delay_seconds: int = 0,
+        execute_state_machines: bool = True,
     ) -> LocalRuntime:
         """Create the stack of `template` (a template file or a cloud assembly directory) and return it running.
 
@@ -117,7 +118,8 @@ class LocalRuntime:
         overrides the template's. `retry_delay_seconds` is the visibility timeout given back to failed SQS
         messages (0: retried at once). `log_dir` mirrors captured function logs to files (emptied at start). In
         server mode the state file goes to `state_dir` (default `<source_root>/.distrosync`) and `log_dir`
-        defaults to `<state_dir>/logs`.
+        defaults to `<state_dir>/logs`. `execute_state_machines=False` makes StartExecution only record executions
+        (moto's default), for tests whose flows must not run in background threads.
         """
         source_root = Path(source_root).resolve()
         state_dir = state_dir or source_root / ".distrosync"
@@ -136,7 +138,8 @@ class LocalRuntime:
         try:
             moto_fixes.apply()
             _start_backend(backend, aws_port, saved)
-            _enable_state_machine_execution(backend)
+            if execute_state_machines:
+                _enable_state_machine_execution(backend)
             clients = AwsClients(region, backend.endpoint_url)
             stack = provision(tmpl, clients, account_id=account_id)
             logs = LogStore(log_dir)
@@ -193,6 +196,8 @@ class LocalRuntime:
         if self._stopped:
             return
         self._stopped = True
+        # Executions run in moto's threads; one parked on a task token would wait for its timeout.
+        moto_fixes.stop_running_executions(self.stack.pseudo.account_id, self.region)
         moto_fixes.stop_routing_lambda_invocations(self.functions)
         self.functions.close()
         if self.state_file is not None and self.state_file.exists():

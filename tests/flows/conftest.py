@@ -8,6 +8,10 @@ Fixtures for everyone:
 - `acme`: a supplier created the real way (the ERP's vendor record) with its portal partner (purchasing_helpers.py);
 - `captured_events`: a function returning the envelopes published on the bus since the fixture was set up,
   optionally of some types: `captured_events("inventory.adjusted")`.
+
+State machine executions run only in tests marked `order_flow` (`pytestmark = pytest.mark.order_flow`): the
+orders of other tests would otherwise be reserved and released by the order-to-ship flow in background threads.
+Marked tests get the short timers of `order_flow_fixtures.FLOW_TIMERS`; see order_flow_fixtures.py.
 """
 
 import json
@@ -34,10 +38,16 @@ class Catalog:
 
 
 @pytest.fixture
-def rt(dev_template_path):
+def rt(request, dev_template_path):
     from local.runtime import LocalRuntime
+    from tests.flows.order_flow_fixtures import FLOW_TIMERS
 
-    runtime = LocalRuntime.start(dev_template_path, source_root=REPO_ROOT, mode="inprocess")
+    flows = request.node.get_closest_marker("order_flow") is not None
+    runtime = LocalRuntime.start(
+        dev_template_path, source_root=REPO_ROOT, mode="inprocess", execute_state_machines=flows
+    )
+    if flows:
+        runtime.functions.configure("order_starter", ORDER_FLOW_TIMERS=json.dumps(FLOW_TIMERS))
     try:
         yield runtime
     finally:

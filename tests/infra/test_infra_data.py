@@ -102,7 +102,8 @@ def test_log_groups_are_encrypted_with_retention(request, env, days):
     template = request.getfixturevalue(f"{env}_template_dict")
     groups = list(resources(template, "AWS::Logs::LogGroup"))
     functions = list(resources(template, "AWS::Lambda::Function"))
-    assert len(groups) == len(functions) + 1  # one per function + API access logs
+    machines = list(resources(template, "AWS::StepFunctions::StateMachine"))
+    assert len(groups) == len(functions) + len(machines) + 1  # one per function and state machine + API access logs
     for logical_id, group in groups:
         assert "KmsKeyId" in props(group), logical_id
         assert props(group)["RetentionInDays"] == days, logical_id

@@ -20,6 +20,7 @@ CONTRACT_OUTPUTS = {
     "SuppliersTableName",
     "PurchasingTableName",
     "OrdersTableName",
+    "OrderFlowStateMachineArn",
     "SystemSecretsPrefix",
     "PartnerSecretsPrefix",
     "DataKeyArn",

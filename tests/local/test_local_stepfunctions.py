@@ -112,3 +112,38 @@ def test_lambda_invoke_reaches_the_in_process_function(ext):
     )
     assert failed["FunctionError"] == "Unhandled"
     assert json.loads(failed["Payload"].read())["errorType"] == "PermanentError"
+
+
+def test_stop_execution_ends_a_task_token_wait_and_the_runtime_stops_the_running_ones(extended_template):
+    with LocalRuntime.start(extended_template, source_root=SAMPLE) as runtime:
+        sfn = boto3.client("stepfunctions")
+        stopped = start(runtime, sku="A-1", quantity=3)
+        left_running = start(runtime, sku="A-1", quantity=4)
+        wait_for_event(stopped, "TaskSubmitted")
+        wait_for_event(left_running, "TaskSubmitted")
+
+        sfn.stop_execution(executionArn=stopped, error="Cancelled", cause="the customer cancelled")
+        assert runtime.wait_for_execution(stopped, timeout=2)["status"] == "ABORTED"  # not parked until its timeout
+        assert sfn.describe_execution(executionArn=left_running)["status"] == "RUNNING"
+        executions = _moto_executions(runtime)
+    # stop() ended the execution still waiting for its token: no worker thread is left waiting for it.
+    deadline = time.monotonic() + 2
+    while any(e.exec_status.value == "RUNNING" for e in executions) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sorted(e.exec_status.value for e in executions) == ["ABORTED", "ABORTED"]
+
+
+def test_configure_overrides_a_functions_environment_from_its_next_cold_start(ext):
+    steps = ext.functions.get("steps")
+    ext.functions.configure("steps", SAMPLE_SETTING="short")
+    assert ext.functions.get("steps").environment["SAMPLE_SETTING"] == "short"
+    assert {k: v for k, v in ext.functions.get("steps").environment.items() if k != "SAMPLE_SETTING"} == dict(
+        steps.environment
+    )
+
+
+def _moto_executions(runtime):
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    backend = stepfunctions_parser_backends[runtime.stack.pseudo.account_id][runtime.region]
+    return backend._get_executions()
