@@ -11,7 +11,9 @@ Attributes the flow adds to the order item (docs/order-to-ship.md, "Records"):
 - `waiting`: `{step, token, since, claimed_at?, claimed_by?}` while an execution is parked on a task token (the
   callbacks find the token by order id); `claimed_at` is set by the callback that resumed it, so a second
   delivery of the same callback is told apart from the first;
-- `cancel`: `{requested_at, reason, by}`; `reservation_id`; `backorder_rounds`; `split_into` (child order ids);
+- `cancel`: `{requested_at, reason, by}` (the compensation adds `previous_status`, `reservation_released`,
+  `warehouse_notified`); `reservation_id`; `backorder_rounds`; `split_into` (child order ids); `allocation`
+  (`{line: quantity}` reserved, when a split reserved less than ordered);
 - `pick`, `shipment`: what the WMS and the TMS reported; `exception`: `{step, error, reason, at}`;
 - `timeline`: `[{at, milestone, source, detail?}]`, in the order written (at most `MAX_TIMELINE` entries).
 
@@ -31,7 +33,14 @@ from typing import Any
 
 from shared.aws.clients import client
 from shared.aws.dynamo import from_item, to_item, to_value
-from shared.aws.orders_store import EXCEPTION_PREFIX, ORDER_PREFIX, ORDER_SK, exception_key, iso
+from shared.aws.orders_store import (
+    EXCEPTION_PREFIX,
+    MAX_TRANSACTION_ITEMS,
+    ORDER_PREFIX,
+    ORDER_SK,
+    exception_key,
+    iso,
+)
 from shared.canonical.orders import CustomerOrder
 
 ORDER_EXCEPTION = "order_exception"
@@ -122,11 +131,20 @@ class FlowRecord:
     shipment: dict[str, Any] | None = None
     exception: dict[str, Any] | None = None
     timeline: tuple[TimelineEntry, ...] = ()
+    allocation: dict[int, int] | None = None  # line -> units reserved, when a split reserved less than ordered
     extra: dict[str, Any] = field(default_factory=dict)  # attributes written by `advance(set=...)` not named above
 
     @property
     def order_id(self) -> str:
         return self.order.order_id
+
+    @property
+    def quantities(self) -> dict[int, int]:
+        """Units per line this order ships (what is released to the WMS): the allocation of a split, else the
+        order's lines. Lines with none are left out."""
+        if self.allocation is not None:
+            return {line: qty for line, qty in sorted(self.allocation.items()) if qty > 0}
+        return {line.line: line.quantity for line in self.order.lines}
 
     @property
     def cancel_requested(self) -> bool:
@@ -148,6 +166,7 @@ _NAMED = {
     "shipment",
     "exception",
     "timeline",
+    "allocation",
     "pk",
     "sk",
 }
@@ -158,6 +177,7 @@ def record_from_item(item: Mapping[str, Any]) -> FlowRecord:
     order = CustomerOrder.model_validate({k: data[k] for k in CustomerOrder.model_fields if k in data})
     waiting = data.get("waiting")
     status_at = data.get("status_at")
+    allocation = data.get("allocation")
     return FlowRecord(
         order=order,
         status=data.get("status", "open"),
@@ -174,6 +194,7 @@ def record_from_item(item: Mapping[str, Any]) -> FlowRecord:
         shipment=data.get("shipment"),
         exception=data.get("exception"),
         timeline=tuple(TimelineEntry.from_data(e) for e in data.get("timeline") or ()),
+        allocation={int(k): int(v) for k, v in allocation.items()} if allocation is not None else None,
         extra={k: v for k, v in data.items() if k not in _NAMED and k not in CustomerOrder.model_fields},
     )
 
@@ -220,14 +241,16 @@ class FulfillmentStore:
         exception_entry: Mapping[str, Any] | None = None,
         clear_exception_entry: bool = False,
         exception_kind: str = ORDER_EXCEPTION,
+        also: Sequence[Mapping[str, Any]] = (),
     ) -> FlowRecord:
         """Write what a decision changes, if the order is still at `record.version`; return the record as written.
 
         `status` also sets `status_at`; `waiting=None` removes the wait (leave it out to keep it); `set` writes other
         attributes (plain JSON values: `pick`, `shipment`, `cancel`, `reservation_id`, ...); `timeline` entries are
         appended. `tracking` (carrier, number) writes the tracking index item, `exception_entry` the order's entry
-        on the exceptions list of `exception_kind` (`clear_exception_entry` deletes it): these make the write a
-        transaction.
+        on the exceptions list of `exception_kind` (`clear_exception_entry` deletes it), `also` other
+        TransactWriteItems entries (the order's demand lines: `OrdersStore.demand_status_updates`): these make the
+        write a transaction, whose first item is the order's.
         Raises FlowChanged when another writer got there first."""
         values: dict[str, Any] = {":expected": to_value(record.version), ":next": to_value(record.version + 1)}
         names: dict[str, str] = {"#version": "version"}
@@ -270,7 +293,12 @@ class FulfillmentStore:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
-        extra_items = self._side_items(record, now, tracking, exception_entry, clear_exception_entry, exception_kind)
+        extra_items = [
+            *self._side_items(record, now, tracking, exception_entry, clear_exception_entry, exception_kind),
+            *also,
+        ]
+        if len(extra_items) >= MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"order {record.order_id}: {len(extra_items) + 1} items do not fit in one transaction")
         dynamodb = client("dynamodb")
         if not extra_items:
             try:
@@ -282,10 +310,12 @@ class FulfillmentStore:
             dynamodb.transact_write_items(TransactItems=[{"Update": update}, *extra_items])
         except dynamodb.exceptions.TransactionCanceledException as exc:
             codes = [reason.get("Code") for reason in exc.response.get("CancellationReasons") or []]
-            if codes and codes[0] in ("ConditionalCheckFailed", "TransactionConflict"):
+            if codes and codes[0] == "ConditionalCheckFailed":
                 raise FlowChanged(record.order_id) from exc
-            if "ConditionalCheckFailed" in codes[1:]:
-                raise TrackingTaken(tracking) from exc
+            if tracking is not None and len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise TrackingTaken(tracking) from exc  # the tracking index item comes right after the order's
+            if "TransactionConflict" in codes:  # a concurrent transaction on one of the items: read, decide again
+                raise FlowChanged(record.order_id) from exc
             raise
         return self.require(record.order_id)
 

@@ -2,7 +2,8 @@
 
 Layout (`pk` / `sk`, docs/supplier-collaboration.md "Promising"):
 - `ORDER#<id>` / `ORDER`: the order (`CustomerOrder` fields, `status`, `version`, `correlation_id`);
-- `SKU#<sku>` / `DEMAND#<location>#<placed_at>#<order>#<line>`: one open line (quantity, requested date) and its
+- `SKU#<sku>` / `DEMAND#<location>#<placed_at>#<order>#<line>`: one order line (quantity, requested date), its
+  `status` (`open`; then, as the order-to-ship flow moves it, `allocated`, `shipped` or `cancelled`) and its
   promise (`promise_date`, `at_risk`, `depends_on`, `promised_at`, ...), `version` bumped by every write, and the
   `order.promise_date_changed` of its writes until published (`outbox`, `shared.aws.record_outbox`, ADR 0013);
 - `SKU#<sku>` / `LEADTIME#<supplier>[#<location>]`: the newest lead time by the supplier's `sequence`;
@@ -14,7 +15,7 @@ order within a location and the exceptions list by order, then line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -35,7 +36,11 @@ EXCEPTION_PREFIX = "EXCEPTION#"
 PROMISE_AT_RISK = "promise_at_risk"
 MAX_TRANSACTION_ITEMS = 100
 BATCH_GET_LIMIT = 100
-OPEN = "open"
+OPEN = "open"  # the only status the promiser pegs: reserved stock is not counted twice (ADR 0012)
+ALLOCATED = "allocated"  # the order-to-ship flow reserved it
+SHIPPED = "shipped"
+CANCELLED = "cancelled"  # the order was cancelled, or the line moved to a split-off order
+DEMAND_STATUSES: tuple[str, ...] = (OPEN, ALLOCATED, SHIPPED, CANCELLED)
 # What a demand item holds besides its outbox, at most: its key and line (~300 bytes) and a promise whose
 # `depends_on` lists supply references (a few dozen bytes each). The outbox is checked against the rest.
 DEMAND_ITEM_ALLOWANCE = 8 * 1024
@@ -116,6 +121,8 @@ class SkuDemand:
     # Every demand item of the SKU (open or not) still carrying events: what a re-peg publishes even if it
     # changes nothing.
     left_over: list[StoredDemand] = field(default_factory=list)
+    # Lines no longer open (the order-to-ship flow moved them) still marked at risk: off the exceptions list.
+    closed_at_risk: list[StoredDemand] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -322,6 +329,35 @@ class OrdersStore:
             correlation_id=data.get("correlation_id", ""),
         )
 
+    def demand_status_updates(self, order: CustomerOrder, statuses: Mapping[int, str]) -> list[dict[str, Any]]:
+        """TransactWriteItems `Update`s that set the status of the order's demand lines (by line number), for a
+        caller's transaction (the flow writes them with the order item). Each bumps the line's `version`, so a
+        promiser that read the line before fails its conditional write and reads it again."""
+        updates = []
+        for line in order.lines:
+            status = statuses.get(line.line)
+            if status is None:
+                continue
+            if status not in DEMAND_STATUSES:
+                raise ValueError(f"not a demand status: {status!r}")
+            updates.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": demand_key(line.sku, line.location, order.placed_at, order.order_id, line.line),
+                        "UpdateExpression": "SET #status = :status, #version = if_not_exists(#version, :zero) + :one",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeNames": {"#status": "status", "#version": "version"},
+                        "ExpressionAttributeValues": {
+                            ":status": {"S": status},
+                            ":zero": {"N": "0"},
+                            ":one": {"N": "1"},
+                        },
+                    }
+                }
+            )
+        return updates
+
     def order_demand(self, order: CustomerOrder) -> dict[int, StoredDemand]:
         """The demand items of the order's lines (with their promises), by line number: one BatchGetItem."""
         keys = [demand_key(x.sku, x.location, order.placed_at, order.order_id, x.line) for x in order.lines]
@@ -340,10 +376,12 @@ class OrdersStore:
 
     # ---------------------------------------------------------------------------------------- promising
     def sku_demand(self, sku: str) -> SkuDemand:
-        """The SKU's open demand lines and its suppliers' lead times: one Query (paginated if large)."""
+        """The SKU's open demand lines (the only ones pegged) and its suppliers' lead times: one Query (paginated
+        if large)."""
         demand: list[StoredDemand] = []
         lead_times: list[LeadTime] = []
         left_over: list[StoredDemand] = []
+        closed_at_risk: list[StoredDemand] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :pk",
@@ -358,6 +396,8 @@ class OrdersStore:
                     stored = demand_from_item(item)
                     if stored.status == OPEN:
                         demand.append(stored)
+                    elif stored.state.at_risk:
+                        closed_at_risk.append(stored)
                     if stored.outbox:
                         left_over.append(stored)
                 elif sk.startswith(LEAD_TIME_PREFIX):
@@ -365,7 +405,9 @@ class OrdersStore:
             if "LastEvaluatedKey" not in response:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return SkuDemand(sku=sku, demand=demand, lead_times=lead_times, left_over=left_over)
+        return SkuDemand(
+            sku=sku, demand=demand, lead_times=lead_times, left_over=left_over, closed_at_risk=closed_at_risk
+        )
 
     def put_lead_time(self, record: LeadTimeRecord, now: datetime) -> bool:
         """Keep the newest lead time per (supplier, SKU, location) by sequence. False: an equal or newer one

@@ -9,9 +9,11 @@ Rules (docs/supplier-collaboration.md, "Promising"), per (SKU, location):
   before the last supply it took part of); without a lead time it has no promise;
 - `at_risk` when the promise is after the requested date, or there is none.
 
-`plan_line` then says what a new promise changes for a stored line: its state, whether the change is announced
-(`order.promise_date_changed`: the date changed, or the line was never promised) and what happens to its entry
-on the exceptions list.
+Lines the order-to-ship flow took out of `open` (allocated, shipped, cancelled) are not pegged: the stock reserved
+for them is no longer available, so counting them would count it twice; `plan_closed_line` takes such a line off
+the exceptions list. `plan_line` says what a new promise changes for a stored line: its state, whether the
+change is announced (`order.promise_date_changed`: the date changed, or the line was never promised) and what
+happens to its entry on the exceptions list.
 """
 
 from __future__ import annotations
@@ -212,3 +214,19 @@ def plan_line(stored: PromiseState, promise: Promise, now: datetime) -> LineChan
     else:
         step = None
     return LineChange(state=state, announce=date_changed, exception=step)
+
+
+def plan_closed_line(stored: PromiseState) -> LineChange | None:
+    """A line that is no longer open (the order-to-ship flow allocated, shipped or cancelled it) is not pegged;
+    if it was at risk, it leaves the exceptions list (silently: its promise no longer matters). None: nothing."""
+    if not stored.at_risk:
+        return None
+    state = PromiseState(
+        promise_date=stored.promise_date,
+        at_risk=False,
+        depends_on=stored.depends_on,
+        promised_at=stored.promised_at,
+        previous_promise_date=stored.previous_promise_date,
+        at_risk_since=None,
+    )
+    return LineChange(state=state, announce=False, exception=ExceptionStep.DELETE)

@@ -2,13 +2,19 @@
 
 For an event, the targets are the active partners with `outbound` settings subscribed to its type (the list
 is cached for a minute, like channels in the projector), except the partner the event came from and, for
-supplier events, the system whose record caused the change (`origin_system`): no echo loops.
+supplier events, the system whose record caused the change (`origin_system`): no echo loops. The documents of
+one location (`LOCATION_SCOPED_EVENT_TYPES`: an order released to a warehouse...) go only to the systems whose
+`location` scopes cover it.
 
 Per target: a delivery record says it is served already (a retried message, a duplicate, an older version
 of a newer change) -> nothing; else the adapter delivers; `delivered`, `skipped` and `rejected` (a permanent
 refusal, with the system's message: counted, logged, never retried) are recorded. A transient failure that
 outlives the delivery's budget raises `DeliveryDeferred`: the handler fails that SQS message alone, SQS
 retries it later and the targets already served are not called again.
+
+`deliver_now` is the order-to-ship flow's way (docs/order-to-ship.md, "Delivery now vs later"): a step delivers
+a document a system must have before the flow waits on it, with the envelope it then publishes; the same delivery
+records are written, so the outbound consumer skips those targets when the published event reaches it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 from shared.adapters.outbound import (
     CREDENTIAL_STATUSES,
     DELIVERY_BUDGET_SECONDS,
+    LOCATION_SCOPED_EVENT_TYPES,
     SAFETY_MARGIN_SECONDS,
     Adapter,
     DeliveryResult,
@@ -32,6 +39,8 @@ from shared.aws.partners import PartnerRepository
 from shared.aws.system_secrets import SystemSecrets
 from shared.canonical.envelope import Envelope
 from shared.canonical.partner import Partner
+from shared.domain.order_flow import DeliveryRejected, PartnerUnavailable
+from shared.domain.scopes import allows
 from shared.observability import MetricUnit, logger, metrics
 
 SYSTEMS_CACHE_SECONDS = 60
@@ -88,6 +97,14 @@ def excluded(envelope: Envelope[Any], partner_id: str) -> bool:
     return envelope.type in SUPPLIER_EVENTS and getattr(envelope.data, "origin_system", None) == partner_id
 
 
+def covers(partner: Partner, envelope: Envelope[Any]) -> bool:
+    """Whether the partner may receive the event: a document of one location only where its scopes cover it."""
+    if envelope.type not in LOCATION_SCOPED_EVENT_TYPES:
+        return True
+    location = getattr(envelope.data, "location", None)
+    return location is not None and allows(partner.scopes, "location", location)
+
+
 class OutboundDispatcher:
     def __init__(
         self,
@@ -127,6 +144,7 @@ class OutboundDispatcher:
             if p.outbound is not None
             and envelope.type in p.outbound.subscriptions
             and not excluded(envelope, p.partner_id)
+            and covers(p, envelope)
         ]
 
     def prefetch(self, envelopes: Iterable[Envelope[Any]]) -> dict[str, DeliveryRecord]:
@@ -166,6 +184,40 @@ class OutboundDispatcher:
             raise DeliveryDeferred(f"{envelope.type} {envelope.id} not delivered to {names}")
         return result
 
+    def deliver_now(
+        self, envelope: Envelope[Any], *, kinds: frozenset[str] | None = None, attempts: int | None = 1
+    ) -> Dispatch:
+        """Deliver `envelope` to its targets (of `kinds` only, when given) at once, for a caller that cannot go on
+        without it (a flow step). Targets already served are skipped; each outcome is recorded as the outbound
+        consumer records it. `attempts` caps the HTTP calls per target (None: the system's own setting): the
+        caller's retry policy (the state machine's Retry) owns the waiting between attempts.
+
+        Raises `DeliveryRejected` when a target refused it for good, else `PartnerUnavailable` when one could
+        not be reached; only after trying every target."""
+        detail = envelope.to_detail()
+        targets = [p for p in self.targets(envelope) if kinds is None or p.kind in kinds]
+        keys = {p.partner_id: delivery_key(envelope, p.partner_id) for p in targets}
+        records = self.store.load(keys.values()) if targets else {}
+        result = Dispatch(envelope.id, envelope.type)
+        for partner in targets:
+            key = keys[partner.partner_id]
+            record = records.get(key.item_id)
+            if already_served(key, record):
+                assert record is not None
+                # A rejection stays a rejection: the same document would be refused again.
+                status = "rejected" if record.status == "rejected" else "served"
+                result.outcomes.append(TargetOutcome(partner.partner_id, status, record.detail))
+                continue
+            result.outcomes.append(self._deliver_one(envelope, detail, partner, key, None, attempts=attempts))
+        rejected = [o for o in result.outcomes if o.status == "rejected"]
+        if rejected:
+            names = "; ".join(f"{o.partner}: {o.detail}" for o in rejected)
+            raise DeliveryRejected(f"{envelope.type} refused by {names}"[:1000])
+        if result.deferred:
+            names = "; ".join(f"{o.partner}: {o.detail}" for o in result.deferred)
+            raise PartnerUnavailable(f"{envelope.type} not delivered to {names}"[:1000])
+        return result
+
     def _deliver_one(
         self,
         envelope: Envelope[Any],
@@ -173,6 +225,8 @@ class OutboundDispatcher:
         partner: Partner,
         key: DeliveryKey,
         remaining_seconds: Callable[[], float] | None,
+        *,
+        attempts: int | None = None,
     ) -> TargetOutcome:
         settings = partner.outbound
         assert settings is not None
@@ -181,9 +235,8 @@ class OutboundDispatcher:
             budget = min(budget, remaining_seconds() - SAFETY_MARGIN_SECONDS)
         if budget <= 0.5:
             return self._finish(envelope, partner, key, DeliveryResult("failed", "no time left in this invocation"))
-        policy = RetryPolicy(
-            max_attempts=settings.max_attempts, timeout_seconds=settings.timeout_seconds, budget_seconds=budget
-        )
+        max_attempts = settings.max_attempts if attempts is None else max(1, min(attempts, settings.max_attempts))
+        policy = RetryPolicy(max_attempts=max_attempts, timeout_seconds=settings.timeout_seconds, budget_seconds=budget)
         deadline = Deadline.after(budget)
         try:
             adapter = self.adapter_factory(

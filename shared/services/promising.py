@@ -45,6 +45,7 @@ from shared.domain.promising import (
     Supply,
     days_late,
     peg,
+    plan_closed_line,
     plan_line,
     supply_at,
 )
@@ -320,6 +321,10 @@ class PromisingService:
             if envelope is not None:
                 write = replace(write, outbox=(*stored.outbox, envelope.model_dump_json()))
             writes.append((write, envelope))
+        for stored in sku_demand.closed_at_risk:
+            closed = plan_closed_line(stored.state)
+            if closed is not None:
+                writes.append((DemandWrite(demand=stored, state=closed.state, exception=closed.exception), None))
         return writes
 
     def _envelope(self, write: DemandWrite, touch: Touch, now: datetime) -> Envelope[OrderPromiseDateChanged]:

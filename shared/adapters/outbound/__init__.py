@@ -37,6 +37,22 @@ DELIVERABLE_EVENT_TYPES: tuple[str, ...] = (
     "inbound.expectation_changed",
     "replenishment.risk_changed",
     "order.promise_date_changed",
+    # the order-to-ship flow (#5, docs/order-to-ship.md)
+    "order.released",
+    "order.release_cancelled",
+    "order.status_changed",
+    "shipment.ready",
+    "shipment.dispatched",
+    "shipment.milestone",
+    "shipment.delayed",
+    "invoice.requested",
+    "order.exception",
+    "order.cancelled",
+)
+# Documents for the systems of one location (a WMS, a DC's TMS): a system is a target of these only where its
+# `location` scopes cover the event's `location`. Other events go to every subscriber, whatever its scopes.
+LOCATION_SCOPED_EVENT_TYPES = frozenset(
+    {"order.released", "order.release_cancelled", "shipment.ready", "shipment.dispatched"}
 )
 
 DeliveryStatus = Literal["delivered", "skipped", "rejected", "failed"]

@@ -1,0 +1,183 @@
+"""The order-to-ship state machine's steps on the embedded runtime (docs/order-to-ship.md, "Steps").
+
+Orders are placed through the API; the starter starts their executions; the steps reserve, release to the WMS,
+announce to the ERP, hand over to the TMS, dispatch, track and complete, or backorder, split, compensate and
+record exceptions. The WMS, TMS, ERP, portal and finance are signed-webhook receivers (`order_systems`). Where
+a partner's callback resumes the flow, the test does what the callback does: it claims the wait on the order
+(the store's `advance`) and sends the task token stored there with boto3.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+
+from cli.local_session import emf_totals, register_partner
+from shared.aws.clients import client as aws
+from shared.aws.fulfillment_store import FulfillmentStore, TimelineEntry
+from shared.aws.orders_store import OrdersStore
+from shared.aws.reservation_store import ReservationStore
+from shared.canonical.envelope import utcnow
+from tests.flows.order_flow_fixtures import (
+    WMS_EVENTS,
+    count_stock,
+    entered_states,
+    flow_record,
+    place_order,
+    wait_for_end,
+    wait_for_status,
+    wait_for_waiting,
+)
+from tests.flows.systems_fixtures import connect_system
+
+pytestmark = pytest.mark.order_flow
+
+SHIP_TO = {"name": "Ada Buyer", "address1": "1 Main St", "city": "Albany", "region": "NY", "country": "US"}
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def store(rt) -> FulfillmentStore:
+    return FulfillmentStore(rt.outputs["OrdersTableName"])
+
+
+def reservation(rt, order_id: str):
+    return ReservationStore(rt.outputs["ReservationsTableName"], rt.outputs["InventoryTableName"]).get(
+        f"order-flow:{order_id}"
+    )
+
+
+def demand_statuses(rt, order_id: str) -> dict[int, str]:
+    orders = OrdersStore(rt.outputs["OrdersTableName"])
+    stored = orders.get_order(order_id)
+    assert stored is not None
+    return {line: d.status for line, d in orders.order_demand(stored.order).items()}
+
+
+def resume(rt, order_id: str, step: str, *, by: str, status: str | None = None, **attributes) -> None:
+    """What a partner's callback does: claim the wait (one conditional write), then SendTaskSuccess."""
+    record = wait_for_waiting(rt, order_id, step)
+    now = utcnow()
+    milestone = status or f"{step}_confirmed"
+    store(rt).advance(
+        record,
+        now=now,
+        status=status,
+        waiting=record.waiting.__class__(**{**vars(record.waiting), "claimed_at": now, "claimed_by": by}),
+        set=attributes,
+        timeline=[TimelineEntry(now, milestone, by)],
+    )
+    aws("stepfunctions").send_task_success(taskToken=record.waiting.token, output=json.dumps({"by": by}))
+
+
+def received(rt, receiver, event_type: str, count: int = 1, timeout: float = 20.0) -> list[dict]:
+    """The `data` of the `event_type` envelopes `receiver` accepted, once it has `count` of them (a step stores its
+    wait before it delivers: the document follows the token by a moment)."""
+    deadline = time.monotonic() + timeout
+    while len(found := data_of(receiver, event_type)) < count and time.monotonic() < deadline:
+        rt.drain()
+        time.sleep(0.05)
+    return found
+
+
+def types(receiver, *wanted: str) -> list[str]:
+    return [e["type"] for e in receiver.events(*wanted)]
+
+
+def data_of(receiver, event_type: str) -> list[dict]:
+    return [e["data"] for e in receiver.events(event_type)]
+
+
+# -------------------------------------------------------------------------------------------------- flows
+def test_an_order_with_stock_goes_from_reservation_to_completion(
+    rt, client, erp_client, order_systems, webhook_receiver, captured_events
+):
+    west = webhook_receiver()
+    register_partner(rt, "wh-west", "warehouse", ["location:DC-WEST"])
+    connect_system(rt, "wh-west", "warehouse", "webhook", target=west, subscriptions=WMS_EVENTS)
+    count_stock(rt, client, "SKU-1", 10)
+    count_stock(rt, client, "SKU-2", 5)
+    place_order(
+        erp_client,
+        "SO-100",
+        ("SKU-1", 4),
+        ("SKU-2", 5),
+        ship_to=SHIP_TO,
+        customer_ref="PO-77",
+        deliver_by=(utcnow() + timedelta(days=5)).date().isoformat(),
+    )
+    systems = order_systems
+
+    # validate -> reserve -> release: the WMS of DC-EAST has the order (signed: only verified ones are listed)
+    record = wait_for_waiting(rt, "SO-100", "release")
+    assert record.status == "released" and record.waiting.token
+    (released,) = received(rt, systems.wms, "order.released")
+    assert released["location"] == "DC-EAST" and released["callback"] == "/v1/orders/SO-100/pick-complete"
+    assert [(x["sku"], x["quantity"]) for x in released["lines"]] == [("SKU-1", 4), ("SKU-2", 5)]
+    assert released["ship_to"]["city"] == "Albany" and released["customer_ref"] == "PO-77"
+    assert west.deliveries == []  # a DC-WEST warehouse is no target of a DC-EAST order
+    held = reservation(rt, "SO-100")
+    assert held.status == "held" and held.reservation.kind == "order" and held.reservation.expires_at is None
+    assert record.reservation_id == "order-flow:SO-100"
+    assert demand_statuses(rt, "SO-100") == {1: "allocated", 2: "allocated"}
+    assert [e.milestone for e in record.timeline] == ["reserved", "released"]
+
+    # the WMS picked it -> erp_status (the ERP now) -> ship (the TMS now)
+    resume(rt, "SO-100", "release", by="wh-east", status="picked", pick={"packages": [{"package_id": "CTN-1"}]})
+    record = wait_for_waiting(rt, "SO-100", "ship")
+    assert record.status == "awaiting_dispatch"
+    (ready,) = received(rt, systems.tms, "shipment.ready")
+    picked = [d for d in data_of(systems.erp, "order.status_changed") if d["status"] == "picked"]
+    assert [(d["previous_status"], d["step"]) for d in picked] == [("released", "erp_status")]
+    assert ready["packages"] == [{"package_id": "CTN-1", "sscc": None, "weight_kg": None}]
+    assert ready["callback"] == "/v1/orders/SO-100/dispatch" and len(ready["lines"]) == 2
+
+    # the TMS dispatched it -> dispatch: reservation committed, events out -> track
+    shipment = {
+        "carrier": "fedex",
+        "tracking_number": "7901",
+        "dispatched_at": utcnow().isoformat(),
+        "estimated_delivery": (utcnow() + timedelta(days=2)).date().isoformat(),
+    }
+    resume(rt, "SO-100", "ship", by="tms", shipment=shipment)
+    record = wait_for_waiting(rt, "SO-100", "track")
+    assert record.status == "dispatched"
+    assert reservation(rt, "SO-100").status == "committed"
+    assert demand_statuses(rt, "SO-100") == {1: "shipped", 2: "shipped"}
+    rt.drain()
+    (invoice,) = data_of(systems.finance, "invoice.requested")
+    assert invoice["carrier"] == "fedex" and [x["quantity"] for x in invoice["lines"]] == [4, 5]
+    (dispatched,) = [e["data"] for e in captured_events("shipment.dispatched")]
+    assert dispatched["tracking_number"] == "7901" and dispatched["promised_delivery"] is not None
+
+    # the carrier delivered it -> complete
+    resume(rt, "SO-100", "track", by="fedex", status="delivered")
+    execution = wait_for_end(rt, "SO-100")
+    assert execution["status"] == "SUCCEEDED", execution
+    record = flow_record(rt, "SO-100")
+    assert record.status == "completed" and record.waiting is None
+    assert entered_states(rt, "SO-100") == [
+        "Validate",
+        "Reserve",
+        "Short?",
+        "Release",
+        "ErpStatus",
+        "ShipmentReady",
+        "Dispatch",
+        "Track",
+        "Complete",
+        "Completed",
+    ]
+
+    # every event once, ids stable; the ERP got `picked` once although it was delivered now and published
+    rt.drain()
+    statuses = [e["data"]["status"] for e in captured_events("order.status_changed")]
+    assert statuses == ["released", "picked", "awaiting_dispatch", "dispatched", "completed"]
+    assert [d["status"] for d in data_of(systems.erp, "order.status_changed")] == statuses
+    assert [d["status"] for d in data_of(systems.portal, "order.status_changed")] == statuses
+    assert types(systems.wms) == ["order.released"] and types(systems.tms) == ["shipment.ready"]
+    assert len(captured_events("order.released")) == 1
+    totals = emf_totals(rt.logs("order_flow"))
+    assert totals["OrderToShipSeconds"] > 0 and totals["OrderException"] == 0
