@@ -8,11 +8,17 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from shared.canonical.partner import CHANNEL_PLATFORMS, ChannelSettings, Partner
+from shared.domain.order_flow import ORDER_POLICIES
 
 if TYPE_CHECKING:  # the admin service imports boto3: only the commands that act load it
     from shared.services.partner_admin import ChannelCredentials, PartnerAdmin
 
 WEBHOOK_TOPICS = {"shopify": "inventory_levels/update", "bigcommerce": "store/sku/inventory/updated"}
+# Every topic a channel's webhook subscriptions should carry: inventory first, then orders.
+SUBSCRIBED_TOPICS = {
+    "shopify": ["inventory_levels/update", "orders/create"],
+    "bigcommerce": ["store/sku/inventory/updated", "store/order/created"],
+}
 
 
 def add_arguments(sub: Any, targeted: Any) -> None:
@@ -48,7 +54,24 @@ def _settings_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--map-location", action="append", metavar="EXT=CODE", help="the channel's location id -> our code (repeat)"
     )
-    p.add_argument("--default-location", default=None, help="where reports without a location count")
+    p.add_argument(
+        "--default-location", default=None, help="where reports without a location count, and orders ship from"
+    )
+    p.add_argument(
+        "--order-policy",
+        choices=ORDER_POLICIES,
+        default=None,
+        help="what the channel's orders do when stock is short (default backorder)",
+    )
+    p.add_argument("--store-hash", default=None, help="BigCommerce: the store hash its orders are read from")
+    p.add_argument("--api-base-url", default=None, help="BigCommerce: the API's base URL (default its own)")
+    p.add_argument(
+        "--api-token",
+        default=None,
+        metavar="TOKEN",
+        help="BigCommerce: the store API token orders are read with ('-': read it from stdin, after the webhook "
+        "secret if --secret-stdin is given too)",
+    )
     p.add_argument(
         "--secret-stdin",
         action="store_true",
@@ -72,7 +95,17 @@ def _changes(args: Any) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if args.locations is not None:
         changes["locations"] = [code.strip() for code in args.locations.split(",") if code.strip()]
-    for name in ("platform", "share", "buffer", "safety_stock", "hold", "default_location"):
+    for name in (
+        "platform",
+        "share",
+        "buffer",
+        "safety_stock",
+        "hold",
+        "default_location",
+        "order_policy",
+        "store_hash",
+        "api_base_url",
+    ):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -90,6 +123,21 @@ def _secret(args: Any) -> str | None:
     if not secret:
         raise PartnerAdminError("--secret-stdin: stdin held no secret")
     return secret
+
+
+def _api_token(args: Any) -> str | None:
+    """--api-token's value; `-` reads it from stdin (after the webhook secret, which `_secret` reads first)."""
+    from shared.services.partner_admin import PartnerAdminError
+
+    value = getattr(args, "api_token", None)
+    if value is None:
+        return None
+    if value != "-":
+        return value.strip() or None
+    token = sys.stdin.readline().strip()
+    if not token:
+        raise PartnerAdminError("--api-token -: stdin held no token")
+    return token
 
 
 def webhook_url(api_url: str | None, name: str) -> str | None:
@@ -114,7 +162,10 @@ def add(outputs: dict[str, str], args: Any) -> int:
         settings = ChannelSettings.model_validate({**changes, "location_map": _mappings(args.map_location)})
     except ValueError as exc:
         raise PartnerAdminError(str(exc)) from None
-    creds = _admin(outputs).add_channel(args.name, settings, tier=args.tier, webhook_secret=_secret(args))
+    secret = _secret(args)
+    creds = _admin(outputs).add_channel(
+        args.name, settings, tier=args.tier, webhook_secret=secret, api_token=_api_token(args)
+    )
     print_channel_credentials(creds, outputs.get("ApiUrl"), args.json)
     return 0
 
@@ -135,6 +186,7 @@ def print_channel_credentials(creds: ChannelCredentials, api_url: str | None, as
         "channel": _settings_doc(partner),
         "webhook_url": webhook_url(api_url, partner.partner_id) if creds.webhook_secret else None,
         "webhook_topic": WEBHOOK_TOPICS.get(platform),
+        "webhook_topics": SUBSCRIBED_TOPICS.get(platform, []),
     }
     if creds.webhook_secret_generated:
         doc["webhook_header"] = WEBHOOK_TOKEN_HEADER
@@ -146,8 +198,9 @@ def print_channel_credentials(creds: ChannelCredentials, api_url: str | None, as
     print(f"scopes      {', '.join(doc['scopes'])}")
     print(f"api key     {doc['api_key']}")
     print(f"signing key {doc['signing_secret']}")
-    if doc["webhook_topic"]:
-        print(f"webhook     subscribe {doc['webhook_topic']} to {doc['webhook_url'] or '<ApiUrl>/v1/channels/…'}")
+    if doc["webhook_topics"]:
+        topics = ", ".join(doc["webhook_topics"])
+        print(f"webhook     subscribe {topics} to {doc['webhook_url'] or '<ApiUrl>/v1/channels/…'}")
     if creds.webhook_secret_generated:
         print(f"            with the header {WEBHOOK_TOKEN_HEADER}: {creds.webhook_secret}")
     elif platform == "shopify":
@@ -195,12 +248,14 @@ def list_channels(outputs: dict[str, str], args: Any) -> int:
 
 
 def set_channel(outputs: dict[str, str], args: Any) -> int:
+    secret = _secret(args)
     partner = _admin(outputs).update_channel(
         args.name,
         _changes(args),
         map_locations=_mappings(args.map_location),
         unmap_locations=args.unmap_location,
-        webhook_secret=_secret(args),
+        webhook_secret=secret,
+        api_token=_api_token(args),
     )
     doc = {"partner_id": partner.partner_id, "channel": _settings_doc(partner)}
     if args.json:
@@ -209,6 +264,8 @@ def set_channel(outputs: dict[str, str], args: Any) -> int:
         print(f"channel {partner.partner_id} updated: {json.dumps(doc['channel'])}")
         if args.secret_stdin:
             print("webhook secret replaced")
+        if args.api_token:
+            print("API token stored")
     return 0
 
 

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from shared.api.app import create_app
+from shared.api.carrier_gate import ApiKeyValues, authenticate_carrier, is_carrier_tracking
 from shared.api.channel_gate import authenticate_channel, is_channel_webhook
 from shared.api.correlation import correlation_id
 from shared.api.deps import Deps
@@ -20,6 +21,7 @@ from shared.settings import IngressSettings
 
 deps = Deps.from_settings(IngressSettings.from_env())
 app = create_app()
+api_key_values = ApiKeyValues()  # for the carrier tracking route, whose API key API Gateway does not check
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -38,6 +40,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         if is_channel_webhook(request):
             partner = authenticate_channel(request, partners=deps.partners, secrets=deps.secrets, policy=deps.policy)
+        elif is_carrier_tracking(request):
+            partner = authenticate_carrier(
+                request,
+                partners=deps.partners,
+                secrets=deps.secrets,
+                policy=deps.policy,
+                api_keys=api_key_values,
+                now=time.time(),
+            )
         else:
             partner = authenticate(
                 request, partners=deps.partners, secrets=deps.secrets, policy=deps.policy, now=time.time()

@@ -3,7 +3,11 @@
 Each platform module exposes an `ADAPTER`: the header that carries its credential, `verify(secret, headers,
 raw body)` (constant-time) and `read(headers, raw body) -> Delivery`. Headers are given lower-cased.
 Bodies are parsed from the raw bytes with Python's `json`, whose integers are exact: an id such as
-271878346596884015 is never rounded through a float.
+271878346596884015 is never rounded through a float (but a platform may have rounded it before sending:
+see `channel_orders`).
+
+A delivery carries a stock report (inventory topics), a whole order (Shopify `orders/create`), or only an
+order's id (BigCommerce `store/order/created`, read from its API by `bigcommerce_api`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.adapters.channel_orders import ChannelOrder
 
 Headers = Mapping[str, str]
 
@@ -34,12 +41,14 @@ class StockReport:
 
 @dataclass(frozen=True)
 class Delivery:
-    """A webhook delivery: its topic, the platform's delivery id if it sends one, and the report if the topic
-    is one we read (None: a topic distrosync does not handle)."""
+    """A webhook delivery: its topic, the platform's delivery id if it sends one, and what it says when the
+    topic is one we read (all None: a topic distrosync does not handle)."""
 
     topic: str
     delivery_id: str | None
-    report: StockReport | None
+    report: StockReport | None = None
+    order: ChannelOrder | None = None  # an order the platform sent whole
+    order_ref: str | None = None  # the id of an order the platform only names: read it from its API
 
 
 @dataclass(frozen=True)

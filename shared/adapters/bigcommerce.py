@@ -1,4 +1,4 @@
-"""BigCommerce webhooks: token verification and the `store/sku/inventory/updated` payload.
+"""BigCommerce webhooks: token verification, the `store/sku/inventory/updated` and `store/order/created` payloads.
 
 BigCommerce does not sign webhook bodies. A webhook subscription can carry custom headers, which BigCommerce
 sends with every delivery: the operator puts the token distrosync issued for the channel in
@@ -8,6 +8,9 @@ with `POST /stores/{store_hash}/v3/hooks`). The topic is the body's `scope`.
 `store/sku/inventory/updated` says `data.id` (the SKU, i.e. variant, id) changed: `inventory.method`
 `absolute` with `value` the new level, or `relative` with `value` the change. It names no location.
 BigCommerce sends no delivery id; a retry repeats the body byte for byte.
+
+`store/order/created` is thin: `data.id` names the order, which is read from the V2 API
+(`shared.adapters.bigcommerce_api`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from shared.adapters import (
 
 TOKEN_HEADER = "x-distrosync-webhook-token"
 SKU_INVENTORY_UPDATED = "store/sku/inventory/updated"
+ORDER_CREATED = "store/order/created"
 METHODS = ("absolute", "relative")
 
 
@@ -59,12 +63,23 @@ def parse_sku_inventory(doc: dict[str, object]) -> StockReport:
     )
 
 
+def order_ref(doc: dict[str, object]) -> str:
+    """The id of the order a `store/order/created` document names."""
+    data = doc.get("data")
+    if not isinstance(data, dict):
+        raise PayloadError("'data' must be an object")
+    return identifier(data, "id")
+
+
 def read(headers: Headers, body: bytes) -> Delivery:
     doc = json_object(body)
     scope = doc.get("scope")
     topic = scope if isinstance(scope, str) else ""
-    report = parse_sku_inventory(doc) if topic == SKU_INVENTORY_UPDATED else None
-    return Delivery(topic=topic, delivery_id=None, report=report)
+    if topic == SKU_INVENTORY_UPDATED:
+        return Delivery(topic=topic, delivery_id=None, report=parse_sku_inventory(doc))
+    if topic == ORDER_CREATED:
+        return Delivery(topic=topic, delivery_id=None, order_ref=order_ref(doc))
+    return Delivery(topic=topic, delivery_id=None)
 
 
 ADAPTER = ChannelAdapter(platform="bigcommerce", credential_header=TOKEN_HEADER, verify=verify, read=read)

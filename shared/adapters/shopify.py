@@ -1,4 +1,5 @@
-"""Shopify webhooks: `X-Shopify-Hmac-Sha256` verification and the `inventory_levels/update` payload.
+"""Shopify webhooks: `X-Shopify-Hmac-Sha256` verification, the `inventory_levels/update` and `orders/create`
+payloads (the order's mapping, exact ids included, is `shared.adapters.channel_orders.from_shopify`).
 
 Shopify signs the raw body: base64(HMAC-SHA256(app client secret, body)). It sends the topic in
 `X-Shopify-Topic` and a delivery id in `X-Shopify-Webhook-Id` that stays the same when it retries a delivery
@@ -35,6 +36,7 @@ TOPIC_HEADER = "x-shopify-topic"
 WEBHOOK_ID_HEADER = "x-shopify-webhook-id"
 EVENT_ID_HEADER = "x-shopify-event-id"  # newer API versions: the same event delivered to several subscriptions
 INVENTORY_LEVELS_UPDATE = "inventory_levels/update"
+ORDERS_CREATE = "orders/create"
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -84,8 +86,13 @@ def parse_inventory_level(body: bytes) -> StockReport:
 def read(headers: Headers, body: bytes) -> Delivery:
     topic = (headers.get(TOPIC_HEADER) or "").strip()
     delivery_id = (headers.get(EVENT_ID_HEADER) or headers.get(WEBHOOK_ID_HEADER) or "").strip() or None
-    report = parse_inventory_level(body) if topic == INVENTORY_LEVELS_UPDATE else None
-    return Delivery(topic=topic, delivery_id=delivery_id, report=report)
+    if topic == INVENTORY_LEVELS_UPDATE:
+        return Delivery(topic=topic, delivery_id=delivery_id, report=parse_inventory_level(body))
+    if topic == ORDERS_CREATE:
+        from shared.adapters.channel_orders import from_shopify
+
+        return Delivery(topic=topic, delivery_id=delivery_id, order=from_shopify(json_object(body), headers))
+    return Delivery(topic=topic, delivery_id=delivery_id)
 
 
 ADAPTER = ChannelAdapter(platform="shopify", credential_header=HMAC_HEADER, verify=verify, read=read)

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from shared.api import (
     channel_routes,
+    fulfillment_routes,
     inventory_routes,
     master_routes,
     order_routes,
@@ -41,6 +42,7 @@ def create_app() -> APIGatewayRestResolver:
         supplier_routes,
         purchasing_routes,
         order_routes,
+        fulfillment_routes,
     ):
         app.include_router(module.router)
 
@@ -123,6 +125,11 @@ def openapi_json(app: APIGatewayRestResolver | None = None) -> str:
                 name="X-Shopify-Hmac-Sha256",
                 in_=APIKeyIn.header,
                 description="Shopify webhooks: base64(HMAC-SHA256(app client secret, raw body)).",
+            ),
+            "easypostHmac": APIKey(
+                name="X-Hmac-Signature",
+                in_=APIKeyIn.header,
+                description='EasyPost webhooks: "hmac-sha256-hex=" + hex(HMAC-SHA256(webhook secret, raw body)).',
             ),
             "webhookToken": APIKey(
                 name="X-Distrosync-Webhook-Token",

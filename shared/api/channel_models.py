@@ -9,13 +9,18 @@ from pydantic import BaseModel, Field
 
 
 class WebhookReceipt(BaseModel):
-    """What distrosync did with a channel's webhook delivery."""
+    """What distrosync did with a channel's webhook delivery: `accepted` (a stock report published), `created`
+    (an order created, order.created published), `duplicate` (the order exists: order.created published again
+    under the same event id) or `ignored`."""
 
-    status: Literal["accepted", "ignored"]
-    event_id: str | None = Field(default=None, description="The channel.inventory_reported event published.")
+    status: Literal["accepted", "created", "duplicate", "ignored"]
+    event_id: str | None = Field(
+        default=None, description="The event published: channel.inventory_reported or order.created."
+    )
     type: str | None = None
     subject: str | None = None
-    topic: str = Field(description="The platform's topic, e.g. inventory_levels/update.")
+    topic: str = Field(description="The platform's topic, e.g. inventory_levels/update or orders/create.")
+    order_id: str | None = Field(default=None, description="The order created (or found): `<channel>.<its id>`.")
     reason: str | None = Field(default=None, description="Why an ignored delivery was not published.")
     correlation_id: str
 

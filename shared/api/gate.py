@@ -43,7 +43,14 @@ def authenticate(
     partner = partners.by_api_key_id(request.api_key_id)
     if partner is None or partner.status != "active":
         raise Problem(p.INVALID_API_KEY, "the API key is not registered to an active partner")
+    verify_signed_request(request, partner, secrets=secrets, policy=policy, now=now)
+    return partner
 
+
+def verify_signed_request(
+    request: RawRequest, partner: Partner, *, secrets: SigningSecrets, policy: GatePolicy, now: float
+) -> None:
+    """Body size, timestamp and signature of a request from `partner`, then its JSON; else the `Problem`."""
     if len(request.body) > policy.max_body_bytes:
         raise Problem(
             p.PAYLOAD_TOO_LARGE,
@@ -73,7 +80,6 @@ def authenticate(
 
     if request.has_body:
         require_json(request)
-    return partner
 
 
 def require_json(request: RawRequest) -> None:

@@ -1,7 +1,10 @@
-"""The exceptions list customer service works from: `GET /v1/exceptions?kind=promise_at_risk`.
+"""The exceptions lists customer service works from: `GET /v1/exceptions?kind=promise_at_risk|order_exception|
+shipment_delayed`.
 
-Entries are written by the promiser (shared/services/promising.py) with the demand line they describe. A partner
-sees the entries at the locations its scopes cover. Pages follow the list's order (order id, then line); the
+`promise_at_risk` entries are written by the promiser (shared/services/promising.py) with the demand line they
+describe; `order_exception` by the order flow's exception step, `shipment_delayed` by carrier tracking (one entry
+per order, `shared/aws/fulfillment_store.py`). A partner sees the entries at the locations its scopes cover (an
+entry naming several `locations`: all of them). Pages follow the list's order (order id, then line); the
 `next` token is opaque to partners: the kind and the sort key to continue after, base64url-encoded JSON.
 """
 
@@ -12,7 +15,14 @@ import binascii
 import json
 from typing import Any
 
-from shared.api.order_models import ExceptionList, PromiseAtRiskView
+from pydantic import BaseModel
+
+from shared.api.fulfillment_models import (
+    FulfillmentExceptionList,
+    OrderExceptionView,
+    PromiseAtRiskView,
+    ShipmentDelayedView,
+)
 from shared.aws.orders_store import OrdersStore
 from shared.canonical.partner import Partner
 from shared.domain.scopes import allows
@@ -21,6 +31,11 @@ from shared.http.problems import Problem
 
 QUERY_PAGE = 100  # entries read per Query while filtering by scope
 MAX_QUERIES = 10  # per request: a partner seeing few entries of a long list gets a short page and a token
+VIEWS: dict[str, type[BaseModel]] = {
+    "promise_at_risk": PromiseAtRiskView,
+    "order_exception": OrderExceptionView,
+    "shipment_delayed": ShipmentDelayedView,
+}
 
 
 def encode_token(kind: str, after: str) -> str:
@@ -48,7 +63,7 @@ class ExceptionsService:
     def __init__(self, store: OrdersStore) -> None:
         self.store = store
 
-    def list(self, partner: Partner, kind: str, *, limit: int, next_token: str | None) -> ExceptionList:
+    def list(self, partner: Partner, kind: str, *, limit: int, next_token: str | None) -> FulfillmentExceptionList:
         after = decode_token(kind, next_token) if next_token else None
         everywhere = allows(partner.scopes, "location", "*")
         items: list[dict[str, Any]] = []
@@ -57,7 +72,7 @@ class ExceptionsService:
             # Read one more than needed (when the partner sees everything) to know whether a next page exists.
             page = self.store.exceptions(kind, after=after, limit=limit + 1 if everywhere else QUERY_PAGE)
             for item in page.items:
-                if everywhere or allows(partner.scopes, "location", item["location"]):
+                if everywhere or _visible(partner, item):
                     items.append(item)
                     if len(items) > limit:
                         break
@@ -68,8 +83,14 @@ class ExceptionsService:
         if len(items) > limit:
             items = items[:limit]
             after, more = items[-1]["sk"], True
-        return ExceptionList(
+        view = VIEWS[kind]
+        return FulfillmentExceptionList(
             kind=kind,  # type: ignore[arg-type]
-            items=[PromiseAtRiskView.model_validate(item) for item in items],
+            items=[view.model_validate(item) for item in items],  # type: ignore[misc]
             next=encode_token(kind, after) if more and after else None,
         )
+
+
+def _visible(partner: Partner, item: dict[str, Any]) -> bool:
+    locations = item.get("locations") or ([item["location"]] if item.get("location") else [])
+    return bool(locations) and all(allows(partner.scopes, "location", code) for code in locations)

@@ -1,9 +1,13 @@
 """Customer orders: create (the order and its demand in one transaction, then `order.created`) and read.
 
+Every source places its orders through `OrderService.place`: `POST /v1/orders` (`create`) and the channel
+webhooks (`shared.services.channel_ingest`: Shopify orders/create, BigCommerce store/order/created).
+
 AWS requests of a create: one BatchGetItem of master data (cached per process), one TransactWriteItems and one
 PutEvents. A replay (same id, same lines) reads the order and its demand (GetItem, BatchGetItem) and publishes
 `order.created` again under the same event id: consumers drop the duplicate, and a first request whose
-publication failed after its transaction is completed by the partner's retry.
+publication failed after its transaction is completed by the partner's retry. (A channel's duplicate reads the
+order only: GetItem.)
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING
 
 from shared.api.order_models import OrderLineView, OrderRequest, OrderView
 from shared.aws.bus import publish
-from shared.aws.orders_store import OrderContended, OrdersStore, StoredDemand, StoredOrder
+from shared.aws.orders_store import OPEN, OrderContended, OrdersStore, StoredDemand, StoredOrder
 from shared.canonical.envelope import Envelope, utcnow
 from shared.canonical.items import EACH
 from shared.canonical.orders import MAX_ORDER_LINES, CustomerOrder, OrderCreated, OrderLine
@@ -34,6 +39,7 @@ if TYPE_CHECKING:
 
 ORDERING_KINDS = ("channel", "erp")
 ATTEMPTS = 4
+PRICE_QUANTUM = Decimal("0.000001")
 _EVENT_NAMESPACE = uuid.UUID("0b6f3c1e-4c57-4b8e-9d0a-4f1f2a9c7e21")
 
 
@@ -91,6 +97,19 @@ class OrderService:
             if not allows(partner.scopes, "location", location):
                 raise OutOfScope(partner.partner_id, "location", location)
         order = self._order(body, partner, channel)
+        stored, replayed = self.place(order, meta, same_lines_only=True)
+        if not replayed:
+            return _view(order, OPEN, {}), False
+        return self._stored_view(stored), True
+
+    def place(self, order: CustomerOrder, meta: RequestMeta, *, same_lines_only: bool) -> tuple[StoredOrder, bool]:
+        """Write the order and its demand lines at once, then publish `order.created`: every source ends here.
+
+        Returns the stored order and whether it existed already. An existing order of the same source is
+        published again under the same event id (a retry completes a first attempt whose publication failed;
+        consumers and the starter drop the duplicate) and returned; `same_lines_only` refuses one with other
+        lines (`order-conflict`), as an API caller reusing an id by mistake must hear. A channel's order id is
+        the platform's, so any delivery of it is the same order (`same_lines_only=False`)."""
         for attempt in range(ATTEMPTS):
             if attempt:
                 self._sleep(full_jitter(attempt))
@@ -100,18 +119,20 @@ class OrderService:
                 continue
             if created:
                 self._publish(order, meta.correlation_id, meta.request_id)
-                return _view(order, "open", {}), False
+                return StoredOrder(order=order, status=OPEN, version=1, correlation_id=meta.correlation_id), False
             existing = self.store.get_order(order.order_id)
             if existing is None:
                 continue  # cannot happen while orders are never deleted; decide again
-            if existing.order.source_partner != partner.partner_id or not same_lines(existing.order, order):
+            if existing.order.source_partner != order.source_partner or (
+                same_lines_only and not same_lines(existing.order, order)
+            ):
                 raise Problem(
                     p.ORDER_CONFLICT,
                     f"order '{order.order_id}' exists with other lines",
                     {"order_id": order.order_id},
                 )
             self._publish(existing.order, existing.correlation_id, meta.request_id)
-            return self._stored_view(existing), True
+            return existing, True
         raise Problem(p.UNAVAILABLE, "the order could not be written: retry", headers={"Retry-After": "1"})
 
     def get(self, partner: Partner, order_id: str) -> OrderView:
@@ -145,9 +166,14 @@ class OrderService:
                     location=x.location,
                     quantity=resolved.eaches(x.sku, x.quantity, x.unit, at=f"/lines/{i}"),
                     requested_date=x.requested_date,
+                    unit_price=each_price(x.unit_price, resolved.eaches(x.sku, 1, x.unit, at=f"/lines/{i}")),
                 )
                 for i, x in enumerate(body.lines)
             ],
+            policy=body.policy,
+            ship_to=body.ship_to,
+            deliver_by=body.deliver_by,
+            currency=body.currency,
         )
 
     def _publish(self, order: CustomerOrder, correlation_id: str, request_id: str) -> None:
@@ -161,6 +187,14 @@ class OrderService:
             event_id=created_event_id(order.order_id),
         )
         publish([envelope], self.bus_name)
+
+
+def each_price(unit_price: str | None, eaches_per_unit: int) -> str | None:
+    """The price of one each from the price of one unit of `eaches_per_unit` eaches (6 decimals at most)."""
+    if unit_price is None or eaches_per_unit == 1:
+        return unit_price
+    price = (Decimal(unit_price) / eaches_per_unit).quantize(PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
+    return format(price.normalize(), "f")
 
 
 def _check_lines(body: OrderRequest) -> None:
@@ -197,6 +231,8 @@ def _view(order: CustomerOrder, status: str, demand: dict[int, StoredDemand]) ->
                 at_risk=state.at_risk if state else None,
                 depends_on=list(state.depends_on) if state else [],
                 promised_at=state.promised_at if state else None,
+                unit_price=line.unit_price,
+                external_line_id=line.external_line_id,
             )
         )
     return OrderView(
@@ -208,4 +244,10 @@ def _view(order: CustomerOrder, status: str, demand: dict[int, StoredDemand]) ->
         created_at=order.created_at,
         status=status,
         lines=lines,
+        policy=order.policy,
+        ship_to=order.ship_to,
+        deliver_by=order.deliver_by,
+        currency=order.currency,
+        external_id=order.external_id,
+        parent_order_id=order.parent_order_id,
     )

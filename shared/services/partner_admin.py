@@ -7,16 +7,21 @@ A sales channel is a partner of kind `channel` with channel settings, the scope 
 its API credentials (a channel may call the API like any partner, e.g. reservations for carts), a webhook
 secret `<prefix><id>/webhook`: the Shopify app's client secret (given by the operator: Shopify signs with
 it), or for other platforms a token we generate (shown once) that the webhook subscription sends in
-`X-Distrosync-Webhook-Token`.
+`X-Distrosync-Webhook-Token`. A BigCommerce channel's webhook secret also holds, as its field `api_token`,
+the store API token distrosync reads thin order webhooks' orders with (never shown back).
 """
 
 from __future__ import annotations
 
+import json
 import secrets as token
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
+from shared.adapters.bigcommerce_api import API_TOKEN_FIELD
 from shared.aws import api_keys
+from shared.aws.clients import client
 from shared.aws.partners import WEBHOOK_FIELD, PartnerRepository, SigningSecrets
 from shared.canonical.partner import PARTNER_KINDS, ChannelSettings, Partner
 from shared.domain.scopes import parse_scope
@@ -26,6 +31,9 @@ WEBHOOK_TOKEN_HEADER = "X-Distrosync-Webhook-Token"
 # secret the platform issues (the operator must give it to us).
 WEBHOOK_PLATFORMS = frozenset({"shopify", "bigcommerce"})
 PLATFORM_ISSUED_SECRET = frozenset({"shopify"})
+# Platforms whose order webhooks are thin: distrosync reads the order from their API with a token.
+API_TOKEN_PLATFORMS = frozenset({"bigcommerce"})
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class PartnerAdminError(ValueError):
@@ -86,8 +94,10 @@ class PartnerAdmin:
         *,
         channel: ChannelSettings | None = None,
         webhook_secret: str | None = None,
+        api_token: str | None = None,
     ) -> Credentials:
-        """Register a partner; for a channel, `webhook_secret` is stored under `channel.webhook_secret_name`."""
+        """Register a partner; for a channel, `webhook_secret` (and `api_token`) is stored under
+        `channel.webhook_secret_name`."""
         if kind not in PARTNER_KINDS:
             raise PartnerAdminError(f"kind must be one of {', '.join(PARTNER_KINDS)}")
         for scope in scopes:
@@ -120,6 +130,8 @@ class PartnerAdmin:
             if channel is not None and channel.webhook_secret_name and webhook_secret:
                 self._create_webhook_secret(channel.webhook_secret_name, webhook_secret, partner_id)
                 created.append(channel.webhook_secret_name)
+                if api_token:
+                    _put_webhook_fields(channel.webhook_secret_name, {API_TOKEN_FIELD: api_token})
             self.repo.put(partner, must_not_exist=True)
         except Exception:
             api_keys.delete_api_key(key_id)
@@ -135,8 +147,11 @@ class PartnerAdmin:
         *,
         tier: str = "standard",
         webhook_secret: str | None = None,
+        api_token: str | None = None,
     ) -> ChannelCredentials:
-        """Register a sales channel: API credentials, its scopes (see `channel_scopes`), and its webhook secret."""
+        """Register a sales channel: API credentials, its scopes (see `channel_scopes`), its webhook secret and,
+        for BigCommerce, the API token its orders are read with."""
+        _check_api_settings(settings, api_token)
         if settings.platform not in WEBHOOK_PLATFORMS:
             if webhook_secret:
                 raise PartnerAdminError(f"platform {settings.platform} sends no webhooks distrosync reads")
@@ -151,7 +166,13 @@ class PartnerAdmin:
         secret = webhook_secret or _new_signing_secret()
         settings = settings.model_copy(update={"webhook_secret_name": self._webhook_secret_name(partner_id)})
         creds = self.add(
-            partner_id, "channel", channel_scopes(partner_id, settings), tier, channel=settings, webhook_secret=secret
+            partner_id,
+            "channel",
+            channel_scopes(partner_id, settings),
+            tier,
+            channel=settings,
+            webhook_secret=secret,
+            api_token=api_token,
         )
         return ChannelCredentials(creds, secret, generated)
 
@@ -163,9 +184,11 @@ class PartnerAdmin:
         map_locations: dict[str, str] | None = None,
         unmap_locations: list[str] | None = None,
         webhook_secret: str | None = None,
+        api_token: str | None = None,
     ) -> Partner:
         """Change a channel's settings (the fields in `changes`; location mappings added or removed one by
-        one) and/or replace its webhook secret. Takes effect in the Lambdas within their one-minute caches."""
+        one) and/or replace its webhook secret or API token. Takes effect in the Lambdas within their one-minute
+        caches (a token BigCommerce refuses is read again at once)."""
         partner = self.repo.get(partner_id)
         if partner is None or partner.kind != "channel":
             raise PartnerAdminError(f"no channel '{partner_id}' (register it with 'channels add')")
@@ -185,15 +208,23 @@ class PartnerAdmin:
             settings = ChannelSettings.model_validate(merged)
         except ValueError as exc:
             raise PartnerAdminError(str(exc)) from None
+        _check_api_settings(settings, api_token)
         if webhook_secret:
             if settings.platform not in WEBHOOK_PLATFORMS:
                 raise PartnerAdminError(f"platform {settings.platform} sends no webhooks distrosync reads")
-            if settings.webhook_secret_name:
-                SigningSecrets.put(settings.webhook_secret_name, webhook_secret, field=WEBHOOK_FIELD)
+            if settings.webhook_secret_name:  # the other fields (the API token) stay
+                _put_webhook_fields(settings.webhook_secret_name, {WEBHOOK_FIELD: webhook_secret})
             else:  # a channel registered with 'partners add' and given settings later
                 name = self._webhook_secret_name(partner_id)
                 self._create_webhook_secret(name, webhook_secret, partner_id)
                 settings = settings.model_copy(update={"webhook_secret_name": name})
+        if api_token:
+            if not settings.webhook_secret_name:
+                raise PartnerAdminError(
+                    f"channel '{partner_id}' has no webhook secret to keep the API token with: give it one too "
+                    "(--secret-stdin)"
+                )
+            _put_webhook_fields(settings.webhook_secret_name, {API_TOKEN_FIELD: api_token})
         updated = partner.model_copy(update={"channel": settings, "scopes": channel_scopes(partner_id, settings)})
         self.repo.put(updated)
         return updated
@@ -235,6 +266,32 @@ class PartnerAdmin:
         if plan is None:
             raise PartnerAdminError(f"tier must be one of {', '.join(sorted(self.resources.usage_plans))}")
         return plan
+
+
+def _check_api_settings(settings: ChannelSettings, api_token: str | None) -> None:
+    """The API settings only where they are used, and a base URL that keeps the token off plain HTTP."""
+    if settings.platform not in API_TOKEN_PLATFORMS:
+        given = [name for name, value in (("--api-token", api_token), ("--store-hash", settings.store_hash)) if value]
+        if settings.api_base_url:
+            given.append("--api-base-url")
+        if given:
+            raise PartnerAdminError(
+                f"{', '.join(given)}: only {', '.join(sorted(API_TOKEN_PLATFORMS))} orders are read from an API"
+            )
+        return
+    if settings.api_base_url:
+        url = urlsplit(settings.api_base_url)
+        if url.scheme not in ("https", "http") or not url.hostname:
+            raise PartnerAdminError(f"--api-base-url must be an https URL, got {settings.api_base_url!r}")
+        if url.scheme == "http" and url.hostname not in LOCAL_HOSTS:
+            raise PartnerAdminError("--api-base-url must use https (plain http only for a local simulator)")
+
+
+def _put_webhook_fields(secret_name: str, fields: dict[str, str]) -> None:
+    """Set fields of a channel's webhook secret, keeping the others (the webhook secret beside the API token)."""
+    secrets_manager = client("secretsmanager")
+    current = json.loads(secrets_manager.get_secret_value(SecretId=secret_name)["SecretString"])
+    secrets_manager.put_secret_value(SecretId=secret_name, SecretString=json.dumps({**current, **fields}))
 
 
 def _key_name(partner_id: str) -> str:

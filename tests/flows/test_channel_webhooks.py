@@ -291,8 +291,8 @@ def test_unmapped_items_and_locations_are_refused_and_accepted_once_mapped(rt, c
 def test_topics_we_do_not_read_and_relative_changes_are_acknowledged_and_ignored(rt, channels, chair, captured_events):
     orders = json.loads((ECOMMERCE / "shopify_orders_create_2023-01.hookdeck.json").read_text())["body"]
     body = json.dumps(orders).encode()
-    reply = shopify_delivery(rt, body, **{"x-shopify-topic": "orders/create"})
-    assert reply.status == 202 and reply.json()["status"] == "ignored" and reply.json()["topic"] == "orders/create"
+    reply = shopify_delivery(rt, body, **{"x-shopify-topic": "orders/updated"})  # orders/create creates orders
+    assert reply.status == 202 and reply.json()["status"] == "ignored" and reply.json()["topic"] == "orders/updated"
 
     relative = json.loads(corpus_body(BIGCOMMERCE))
     relative["data"]["inventory"].update(method="relative", value=-1)

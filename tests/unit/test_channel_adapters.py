@@ -61,9 +61,9 @@ def test_shopify_corpus_hmac_was_made_with_a_secret_we_do_not_have():
 
 
 def test_shopify_topics_we_do_not_read_carry_no_report():
-    headers = {**corpus_headers(SHOPIFY), "x-shopify-topic": "orders/create"}
+    headers = {**corpus_headers(SHOPIFY), "x-shopify-topic": "orders/updated"}
     delivery = shopify.read(headers, b'{"id": 1}')
-    assert (delivery.topic, delivery.report) == ("orders/create", None)
+    assert (delivery.topic, delivery.report, delivery.order) == ("orders/updated", None, None)
 
 
 def test_shopify_event_id_is_preferred_to_the_webhook_id():
