@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     from cli.channels import add_arguments as channel_arguments
 
     channel_arguments(sub, targeted)
+    from cli.carriers import add_arguments as carrier_arguments
+
+    carrier_arguments(sub, targeted)
     from cli.suppliers import add_arguments as supplier_arguments
     from cli.systems import add_arguments as system_arguments
 
@@ -86,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         except (TargetError, PartnerAdminError) as exc:
             print(f"distrosync: {exc}", file=sys.stderr)
             return 2
-    if args.command in ("channels", "systems", "suppliers"):
+    if args.command in ("channels", "carriers", "systems", "suppliers"):
         import importlib
 
         from cli.target import TargetError, resolve
