@@ -215,7 +215,7 @@ class TrackingService:
             except FlowChanged:
                 self._sleep(full_jitter(attempt))
                 continue
-            self._observe(record, written, decision)
+            self._observe(written, decision)
             if claim and written.waiting is not None:
                 answer = token_answer(written)
                 if answer is not None:
@@ -278,7 +278,7 @@ class TrackingService:
             event_id=key,
         )
 
-    def _observe(self, record: FlowRecord, written: FlowRecord, decision: TrackingDecision) -> None:
+    def _observe(self, written: FlowRecord, decision: TrackingDecision) -> None:
         logger.info(
             "tracking recorded",
             extra={
@@ -290,10 +290,7 @@ class TrackingService:
         )
         if decision.delayed is not None:
             metrics.add_metric(name="SlaBreach", unit=MetricUnit.Count, value=1)
-        delivered = decision.shipment.get("delivered_at")
-        if delivered and not (record.shipment or {}).get("delivered_at"):
-            seconds = (datetime.fromisoformat(delivered) - written.order.placed_at).total_seconds()
-            metrics.add_metric(name="OrderToDeliverySeconds", unit=MetricUnit.Seconds, value=max(0.0, seconds))
+        # OrderToDeliverySeconds and StepSeconds{track} are the complete step's (from the timeline's `delivered`).
 
 
 def _delay_entry(record: FlowRecord, decision: TrackingDecision) -> dict[str, Any] | None:
