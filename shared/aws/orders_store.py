@@ -358,6 +358,15 @@ class OrdersStore:
             )
         return updates
 
+    def at_risk_entry_deletes(self, order: CustomerOrder, lines: Iterable[int]) -> list[dict[str, Any]]:
+        """TransactWriteItems `Delete`s of the `promise_at_risk` entries of the order's `lines` (absent ones are no
+        error): lines that leave `open` leave that list. A line's demand item keeps its at-risk flag, which the
+        promiser clears at its next re-peg of the SKU (`plan_closed_line`)."""
+        return [
+            {"Delete": {"TableName": self.table_name, "Key": exception_key(PROMISE_AT_RISK, order.order_id, n)}}
+            for n in lines
+        ]
+
     def order_demand(self, order: CustomerOrder) -> dict[int, StoredDemand]:
         """The demand items of the order's lines (with their promises), by line number: one BatchGetItem."""
         keys = [demand_key(x.sku, x.location, order.placed_at, order.order_id, x.line) for x in order.lines]

@@ -26,6 +26,7 @@ from tests.flows.order_flow_fixtures import (
     count_stock,
     entered_states,
     flow_record,
+    flow_timers,
     place_order,
     wait_for_end,
     wait_for_status,
@@ -80,6 +81,16 @@ def received(rt, receiver, event_type: str, count: int = 1, timeout: float = 20.
         rt.drain()
         time.sleep(0.05)
     return found
+
+
+def listed(rt, kind: str) -> list[tuple[str, str]]:
+    """(order id, sort key) of the entries on an exceptions list."""
+    items = aws("dynamodb").query(
+        TableName=rt.outputs["OrdersTableName"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"EXCEPTION#{kind}"}},
+    )["Items"]
+    return [(item["order_id"]["S"], item["sk"]["S"]) for item in items]
 
 
 def types(receiver, *wanted: str) -> list[str]:
@@ -181,3 +192,118 @@ def test_an_order_with_stock_goes_from_reservation_to_completion(
     assert len(captured_events("order.released")) == 1
     totals = emf_totals(rt.logs("order_flow"))
     assert totals["OrderToShipSeconds"] > 0 and totals["OrderException"] == 0
+
+
+def test_a_short_order_is_backordered_reserved_when_stock_arrives_then_cancelled(
+    rt, client, erp_client, order_systems, captured_events
+):
+    systems = order_systems
+    count_stock(rt, client, "SKU-3", 2)
+    place_order(erp_client, "SO-200", ("SKU-3", 5))  # policy backorder (the default)
+    record = wait_for_status(rt, "SO-200", "backordered")
+    rt.drain()  # the promiser has pegged it
+    assert record.reservation_id is None and reservation(rt, "SO-200") is None
+    assert demand_statuses(rt, "SO-200") == {1: "open"}  # still pegged by the promiser: at risk (no lead time)
+    assert listed(rt, "promise_at_risk") == [("SO-200", "SO-200#0001")]
+
+    count_stock(rt, client, "SKU-3", 8, sequence=2)
+    record = wait_for_waiting(rt, "SO-200", "release")
+    assert record.backorder_rounds >= 1 and reservation(rt, "SO-200").status == "held"
+    assert demand_statuses(rt, "SO-200") == {1: "allocated"}
+    assert listed(rt, "promise_at_risk") == []  # reserved: off the list, with the reservation's write
+    states = entered_states(rt, "SO-200")
+    assert states[:5] == ["Validate", "Reserve", "Short?", "Backorder", "WaitForStock"]
+    assert states[-3:] == ["Reserve", "Short?", "Release"]
+    received(rt, systems.wms, "order.released")
+
+    # cancelled while the WMS picks: the cancel flag, then the waiting token failed (what the cancel route does)
+    now = utcnow()
+    store(rt).advance(
+        record,
+        now=now,
+        set={"cancel": {"requested_at": now.isoformat(), "reason": "customer changed their mind", "by": "erp"}},
+        timeline=[TimelineEntry(now, "cancel_requested", "erp")],
+    )
+    aws("stepfunctions").send_task_failure(
+        taskToken=record.waiting.token, error="OrderCancelled", cause="customer changed their mind"
+    )
+    execution = wait_for_end(rt, "SO-200")
+    assert execution["status"] == "SUCCEEDED"
+    assert entered_states(rt, "SO-200")[-2:] == ["Compensate", "Cancelled"]
+    record = flow_record(rt, "SO-200")
+    assert record.status == "cancelled" and record.waiting is None
+    assert record.cancel["previous_status"] == "released" and record.cancel["reservation_released"] is True
+    assert reservation(rt, "SO-200").status == "released"
+    assert demand_statuses(rt, "SO-200") == {1: "cancelled"}
+    (stop,) = received(rt, systems.wms, "order.release_cancelled")
+    assert stop["reason"] == "customer changed their mind" and stop["location"] == "DC-EAST"
+    rt.drain()
+    (cancelled,) = [e["data"] for e in captured_events("order.cancelled")]
+    assert cancelled["warehouse_notified"] is True and cancelled["previous_status"] == "released"
+    statuses = [e["data"]["status"] for e in captured_events("order.status_changed")]
+    assert statuses == ["backordered", "released", "cancelled"]  # the backorder's repeat is the same event
+    assert [d["status"] for d in data_of(systems.portal, "order.status_changed")] == statuses
+    assert types(systems.wms) == ["order.released", "order.release_cancelled"]
+
+
+def test_a_split_order_ships_what_is_there_and_the_rest_becomes_an_order_of_its_own(
+    rt, client, erp_client, order_systems
+):
+    count_stock(rt, client, "SKU-4", 3)
+    count_stock(rt, client, "SKU-5", 10)
+    place_order(erp_client, "SO-300", ("SKU-4", 5), ("SKU-5", 2), policy="split")
+
+    record = wait_for_waiting(rt, "SO-300", "release")
+    assert record.split_into == ("SO-300.b1",) and record.allocation == {1: 3, 2: 2}
+    assert entered_states(rt, "SO-300")[:5] == ["Validate", "Reserve", "Short?", "Split", "Short?"]
+    assert [(x.sku, x.quantity) for x in reservation(rt, "SO-300").reservation.lines] == [("SKU-4", 3), ("SKU-5", 2)]
+    (released,) = received(rt, order_systems.wms, "order.released")
+    assert [(x["line"], x["quantity"]) for x in released["lines"]] == [(1, 3), (2, 2)]
+    assert demand_statuses(rt, "SO-300") == {1: "allocated", 2: "allocated"}
+
+    # the rest: its own order (through order.created), its own execution, backordered
+    child = wait_for_status(rt, "SO-300.b1", "backordered")
+    assert child.order.parent_order_id == "SO-300" and child.order.policy == "backorder"
+    assert [(x.line, x.sku, x.quantity) for x in child.order.lines] == [(1, "SKU-4", 2)]
+    assert demand_statuses(rt, "SO-300.b1") == {1: "open"}
+    assert entered_states(rt, "SO-300.b1")[:4] == ["Validate", "Reserve", "Short?", "Backorder"]
+
+
+def test_a_wms_that_is_down_is_retried_and_one_that_refuses_sends_the_order_to_the_exceptions(
+    rt, client, erp_client, order_systems, captured_events
+):
+    wms = order_systems.wms
+    count_stock(rt, client, "SKU-1", 50)
+
+    # 503 first: the step fails with PartnerUnavailable, the state machine retries it, the WMS gets it once
+    wms.fail_next(1, status=503)
+    place_order(erp_client, "SO-400", ("SKU-1", 1))
+    wait_for_waiting(rt, "SO-400", "release")
+    (released,) = received(rt, wms, "order.released")
+    assert released["order_id"] == "SO-400"
+    attempts = [d.status for d in wms.deliveries if d.json()["data"]["order_id"] == "SO-400"]
+    assert attempts == [503, 204]
+    assert flow_record(rt, "SO-400").status == "released"
+
+    # 400: refused for good -> ReleaseFailed -> RecordException -> Failed
+    wms.fail_next(1, status=400)
+    place_order(erp_client, "SO-401", ("SKU-1", 1))
+    execution = wait_for_end(rt, "SO-401")
+    assert execution["status"] == "FAILED"
+    assert entered_states(rt, "SO-401")[-3:] == ["ReleaseFailed", "RecordException", "Failed"]
+    record = flow_record(rt, "SO-401")
+    assert record.status == "exception" and record.exception["step"] == "release"
+    assert record.exception["error"] == "DeliveryRejected" and "HTTP 400" in record.exception["reason"]
+    rt.drain()
+    (exception,) = [e["data"] for e in captured_events("order.exception")]
+    assert exception["order_id"] == "SO-401" and exception["locations"] == ["DC-EAST"]
+    assert listed(rt, "order_exception") == [("SO-401", "SO-401#0000")]
+    assert emf_totals(rt.logs("order_flow"))["OrderException"] == 1
+
+    # the WMS never confirms: States.Timeout on release, its reason names the timer
+    flow_timers(rt, pick_timeout=2)
+    place_order(erp_client, "SO-402", ("SKU-1", 1))
+    assert wait_for_end(rt, "SO-402")["status"] == "FAILED"
+    record = flow_record(rt, "SO-402")
+    assert record.exception["error"] == "States.Timeout"
+    assert record.exception["reason"] == "the WMS did not confirm the pick within 2 s"

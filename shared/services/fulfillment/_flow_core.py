@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import single_metric
 from shared.aws.bus import PublishError, publish
 from shared.aws.clients import client
 from shared.aws.fulfillment_store import FlowChanged, FlowRecord, FulfillmentStore, TimelineEntry, UnknownOrder
-from shared.aws.orders_store import OrdersStore
+from shared.aws.orders_store import MAX_TRANSACTION_ITEMS, OrdersStore
 from shared.aws.reservation_store import ReservationStore
 from shared.canonical.envelope import Envelope, EventData, utcnow
 from shared.canonical.fulfillment import OrderStatusChanged
@@ -40,6 +40,15 @@ FLOW_PARTNER = Partner(
     secret_name="internal",
     created_at=datetime(2026, 1, 1, tzinfo=UTC),
 )
+
+# The step an order is in while it has a status (what `StepSeconds` names when the order leaves the status).
+STEP_OF_STATUS: dict[str, str] = {
+    "open": "reserve",
+    "backordered": "backorder",
+    "picked": "erp_status",
+    "awaiting_dispatch": "ship",
+    "dispatched": "track",
+}
 
 # A decision on a record: the keyword arguments of `FulfillmentStore.advance`, or None (nothing to write).
 Plan = Callable[[FlowRecord, datetime], Mapping[str, Any] | None]
@@ -97,6 +106,15 @@ class FlowContext:
         """The updates that give the order's demand lines (all, or `lines`) `status`, for `advance(also=...)`."""
         numbers = [line.line for line in record.order.lines] if lines is None else list(lines)
         return self.orders.demand_status_updates(record.order, dict.fromkeys(numbers, status))
+
+    def off_risk_list(self, record: FlowRecord, written: int) -> list[dict[str, Any]]:
+        """The deletes of the order's `promise_at_risk` entries, when they fit in the transaction that writes
+        the order item and `written` demand lines (up to 49 lines); else the promiser removes them at its next
+        re-peg of each SKU."""
+        numbers = [line.line for line in record.order.lines]
+        if 1 + written + len(numbers) > MAX_TRANSACTION_ITEMS:
+            return []
+        return self.orders.at_risk_entry_deletes(record.order, numbers)
 
     @staticmethod
     def entry(now: datetime, milestone: str, detail: str | None = None) -> TimelineEntry:
@@ -164,8 +182,13 @@ class FlowContext:
 
     # ------------------------------------------------------------------------------------------ task tokens
     def answer(self, token: str, output: Mapping[str, Any]) -> None:
-        """Send the step's own task token back: what it waited for had happened already."""
-        client("stepfunctions").send_task_success(taskToken=token, output=json.dumps(dict(output)))
+        """Send the step's own task token back: what it waited for had happened already. A token Step Functions
+        no longer knows (the wait ended another way meanwhile) needs no answer."""
+        sfn = client("stepfunctions")
+        try:
+            sfn.send_task_success(taskToken=token, output=json.dumps(dict(output)))
+        except (sfn.exceptions.InvalidToken, sfn.exceptions.TaskTimedOut, sfn.exceptions.TaskDoesNotExist) as exc:
+            logger.info("the task token was answered already", extra={"error": type(exc).__name__})
 
     # ----------------------------------------------------------------------------------------------- metrics
     @staticmethod
@@ -177,8 +200,12 @@ class FlowContext:
             for key, dimension in dimensions.items():
                 metric.add_dimension(name=key, value=dimension)
 
-    def step_seconds(self, step: str, before: FlowRecord, now: datetime) -> None:
-        """`StepSeconds{step}`: from the order's previous status to the one this step gave it."""
+    def step_seconds(self, before: FlowRecord, now: datetime) -> None:
+        """`StepSeconds{step}` as the order leaves a status: the time it spent in the step that set that status
+        (`STEP_OF_STATUS`). The pick (`release`) is measured by the pick-complete callback, which ends it."""
+        step = STEP_OF_STATUS.get(before.status)
+        if step is None:
+            return
         since = before.status_at or before.order.created_at
         self.seconds("StepSeconds", (now - since).total_seconds(), step=step)
 

@@ -17,7 +17,7 @@ from shared.aws.orders_store import CANCELLED
 from shared.canonical.envelope import Envelope
 from shared.canonical.fulfillment import OrderCancelled, OrderException, OrderReleaseCancelled
 from shared.domain.errors import NotFound
-from shared.domain.order_flow import Timers
+from shared.domain.order_flow import OrderInvalid, Timers
 from shared.domain.reservations import ReservationClosed
 from shared.observability import MetricUnit, logger
 from shared.services.fulfillment._flow_core import FLOW_PARTNER, SERVICE, FlowContext
@@ -70,8 +70,6 @@ def compensate(ctx: FlowContext, order_id: str, error: Mapping[str, Any] | None)
         }
 
     written = ctx.write(record, plan, cancellable=False)
-    if written.changed:
-        ctx.step_seconds("compensate", record, written.now)
     return _announce_cancel(ctx, written.record, reason, stop)
 
 
@@ -88,9 +86,9 @@ def record_exception(
     name = str((error or {}).get("Error") or "Unknown")
     cause = (error or {}).get("Cause")
     try:
-        record = ctx.read(order_id)
-    except Exception:  # an order that does not exist (validate said so): nothing to write, still told
-        logger.exception("exception of an order that cannot be read", extra={"order_id": order_id, "step": step})
+        record: FlowRecord | None = ctx.read(order_id)
+    except OrderInvalid:  # an order that does not exist (validate said so): nothing to write, still told
+        logger.warning("exception of an order that does not exist", extra={"order_id": order_id, "step": step})
         record = None
     now = ctx.clock()
     if record is None:

@@ -55,7 +55,7 @@ def release(ctx: FlowContext, order_id: str, token: str) -> dict[str, Any]:
     if _claimed(after, "release"):
         return _answer(ctx, after, token, "release")
     if written.changed and record.status != "released":
-        ctx.step_seconds("release", record, written.now)
+        ctx.step_seconds(record, written.now)
     order = after.order
     at = milestone_at(after, "released") or written.now
     released = ctx.envelope(
@@ -100,7 +100,7 @@ def ship(ctx: FlowContext, order_id: str, token: str) -> dict[str, Any]:
     if _claimed(after, "ship"):
         return _answer(ctx, after, token, "ship")
     if written.changed and record.status != "awaiting_dispatch":
-        ctx.step_seconds("ship", record, written.now)
+        ctx.step_seconds(record, written.now)
     order = after.order
     at = milestone_at(after, "awaiting_dispatch") or written.now
     packages = [Package.model_validate(p) for p in (after.pick or {}).get("packages") or []]
@@ -155,7 +155,7 @@ def dispatch(ctx: FlowContext, order_id: str) -> dict[str, Any]:
     written = ctx.write(record, plan, cancellable=False)
     after = written.record
     if written.changed:
-        ctx.step_seconds("dispatch", record, written.now)
+        ctx.step_seconds(record, written.now)
         order_to_ship = (dispatched_at - after.order.placed_at).total_seconds()
         metrics.add_metric(name="OrderToShipSeconds", unit=MetricUnit.Seconds, value=max(0.0, order_to_ship))
     at = milestone_at(after, "dispatched") or written.now
@@ -183,7 +183,8 @@ def track(ctx: FlowContext, order_id: str, token: str) -> dict[str, Any]:
 
 
 def complete(ctx: FlowContext, order_id: str) -> dict[str, Any]:
-    """Status `completed`; `order.status_changed`; the cycle times."""
+    """Status `completed`; `order.status_changed`; the cycle times (`StepSeconds{track}`: dispatched ->
+    delivered; `OrderToDeliverySeconds`: placed -> delivered)."""
     record = ctx.read(order_id)
 
     def plan(current: FlowRecord, now: datetime) -> Mapping[str, Any] | None:
@@ -199,8 +200,10 @@ def complete(ctx: FlowContext, order_id: str) -> dict[str, Any]:
     written = ctx.write(record, plan)
     after = written.record
     if written.changed:
-        ctx.step_seconds("complete", record, written.now)
         delivered_at = milestone_at(after, "delivered")
+        dispatched_at = milestone_at(after, "dispatched")
+        if delivered_at is not None and dispatched_at is not None:
+            ctx.seconds("StepSeconds", (delivered_at - dispatched_at).total_seconds(), step="track")
         if delivered_at is not None:
             to_delivery = (delivered_at - after.order.placed_at).total_seconds()
             metrics.add_metric(name="OrderToDeliverySeconds", unit=MetricUnit.Seconds, value=max(0.0, to_delivery))

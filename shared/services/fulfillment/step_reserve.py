@@ -124,7 +124,7 @@ def backorder(ctx: FlowContext, order_id: str, max_rounds: int | None) -> dict[s
     written = ctx.write(record, plan)
     after = written.record
     if record.status != "backordered":
-        ctx.step_seconds("backorder", record, written.now)
+        ctx.step_seconds(record, written.now)
     # The first round announces it; the second again (a duplicate, dropped by consumers), so that a first
     # publication that failed after its write is not lost when the state machine retries the step.
     if after.backorder_rounds <= 2:
@@ -164,11 +164,12 @@ def _record_reservation(
         if children:
             changes["split_into"] = [*current.split_into, *(c for c in children if c not in current.split_into)]
             timeline.append(ctx.entry(now, "split", f"the rest ships as {', '.join(children)}"))
+        lines = [*ctx.demand(current, ALLOCATED, held), *ctx.demand(current, CANCELLED, moved)]
         return {
             "step": "split" if allocation is not None else "reserve",
             "set": changes,
             "timeline": timeline,
-            "also": [*ctx.demand(current, ALLOCATED, held), *ctx.demand(current, CANCELLED, moved)],
+            "also": [*lines, *ctx.off_risk_list(current, len(lines))],
         }
 
     written = ctx.write(record, plan)
