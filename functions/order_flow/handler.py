@@ -25,4 +25,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = StepRequest.from_event(event)
     logger.append_keys(order_id=request.order_id, step=request.step)
     tracer.put_annotation("order_id", request.order_id)
+    tracer.put_annotation("step", request.step)
     return steps.run(request)

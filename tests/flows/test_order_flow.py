@@ -285,6 +285,17 @@ def test_a_wms_that_is_down_is_retried_and_one_that_refuses_sends_the_order_to_t
     assert attempts == [503, 204]
     assert flow_record(rt, "SO-400").status == "released"
 
+    # ...and goes on. The carrier reports the delivery before the dispatch step ran (out of order): dispatch
+    # commits without taking the status back; track finds it delivered and answers its own token.
+    resume(rt, "SO-400", "release", by="wh-east", status="picked")
+    shipment = {"carrier": "ups", "tracking_number": "1Z9", "dispatched_at": utcnow().isoformat()}
+    resume(rt, "SO-400", "ship", by="tms", status="delivered", shipment=shipment)
+    assert wait_for_end(rt, "SO-400")["status"] == "SUCCEEDED"
+    assert entered_states(rt, "SO-400")[-4:] == ["Dispatch", "Track", "Complete", "Completed"]
+    record = flow_record(rt, "SO-400")
+    assert record.status == "completed" and record.waiting is None
+    assert reservation(rt, "SO-400").status == "committed" and demand_statuses(rt, "SO-400") == {1: "shipped"}
+
     # 400: refused for good -> ReleaseFailed -> RecordException -> Failed
     wms.fail_next(1, status=400)
     place_order(erp_client, "SO-401", ("SKU-1", 1))

@@ -133,7 +133,7 @@ def dispatch(ctx: FlowContext, order_id: str) -> dict[str, Any]:
         raise MissingShipment(f"order '{order_id}' has no dispatch on record (carrier, tracking number)")
     if record.cancel_requested:  # the goods left: a cancel that crossed the dispatch comes too late
         logger.warning("cancel requested after the dispatch; not honoured", extra={"order_id": order_id})
-    if record.status not in AFTER_DISPATCH:
+    if milestone_at(record, "dispatched") is None:
         try:
             ctx.reservations.commit(FLOW_PARTNER, order_id, ctx.meta(record, "dispatch"))
         except ReservationClosed as closed:
@@ -142,10 +142,11 @@ def dispatch(ctx: FlowContext, order_id: str) -> dict[str, Any]:
     dispatched_at = datetime.fromisoformat(shipment["dispatched_at"])
 
     def plan(current: FlowRecord, now: datetime) -> Mapping[str, Any] | None:
-        if current.status in AFTER_DISPATCH:
-            return None
+        if milestone_at(current, "dispatched") is not None:
+            return None  # a retry after the write
         return {
-            "status": "dispatched",
+            # the carrier may have reported the delivery already (out of order): the status does not go back
+            "status": None if current.status in AFTER_DISPATCH else "dispatched",
             "step": "dispatch",
             "waiting": None,
             "timeline": [ctx.entry(now, "dispatched", f"{shipment['carrier']} {shipment['tracking_number']}")],
@@ -278,7 +279,7 @@ def _dispatch_events(
     )
     return [
         ctx.envelope(record, dispatched, "dispatch", dispatched_at),
-        ctx.status_changed(record, "dispatch", "dispatched", at),
+        ctx.status_changed(record, "dispatch", "dispatched", at, previous="awaiting_dispatch"),
         ctx.envelope(record, invoice, "dispatch", at),
     ]
 
