@@ -14,11 +14,15 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser(
-        "demo", help="run inventory visibility and supplier collaboration end to end on the embedded AWS"
+        "demo",
+        help="run inventory visibility, supplier collaboration and order to ship end to end on the embedded AWS",
     )
     demo.add_argument("--env", default="dev", choices=["dev", "staging", "prod"])
     demo.add_argument(
-        "--story", default="all", choices=["all", "inventory", "supply"], help="which part to play (default: both)"
+        "--story",
+        default="all",
+        choices=["all", "inventory", "supply", "orders"],
+        help="which part to play (default: all three)",
     )
 
     serve = sub.add_parser("serve", help="serve the API on 127.0.0.1 over the embedded AWS")
@@ -65,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
         from cli.demo import run_demo
+        from cli.demo_orders import run_orders_demo
         from cli.demo_supply import run_supply_demo
 
         status = run_demo(args.env) if args.story in ("all", "inventory") else 0
@@ -72,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
             print()
         if args.story in ("all", "supply") and status == 0:
             status = run_supply_demo(args.env)
+        if args.story == "all":
+            print()
+        if args.story in ("all", "orders") and status == 0:
+            status = run_orders_demo(args.env)
         return status
     if args.command == "serve":
         from cli.serve import run_server

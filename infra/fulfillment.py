@@ -42,8 +42,8 @@ TRACKING_PATH = "/v1/carriers/{carrier}/tracking"
 TRACKING_AUTHENTICATION = (
     "Carriers' tracking webhooks (EasyPost) cannot send our API key. The ingress authenticates every delivery "
     "before any other work: EasyPost's X-Hmac-Signature (hmac-sha256-hex of the raw body with the carrier's "
-    "webhook secret, compared in constant time), or, without it, the partner API key and request signature, "
-    "which the ingress verifies itself as on every other route."
+    "webhook secret, compared in constant time), or, without it, the carrier partner's request signature "
+    "(HMAC-SHA256 over timestamp and raw body with its signing secret), verified by the ingress."
 )
 STARTER_EVENTS = ["order.created"]
 STATE_MACHINE_OUTPUT = "OrderFlowStateMachineArn"

@@ -43,6 +43,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -276,9 +277,26 @@ def stop_running_executions(account_id: str, region: str) -> int:
     backend = stepfunctions_parser_backends[account_id][region]
     running = backend._get_executions(ExecutionStatus.RUNNING)
     now = datetime.datetime.now(tz=datetime.UTC)
-    for execution in running:
-        execution.stop(stop_date=now, error="RuntimeStopped", cause="the embedded runtime stopped")
+    # The interrupted waits fail their tasks, which moto logs as errors: not news when the runtime stops.
+    quiet = logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        for execution in running:
+            execution.stop(stop_date=now, error="RuntimeStopped", cause="the embedded runtime stopped")
+        for execution in running:  # let their threads see the stop before the logger speaks again
+            _wait_until_ended(execution, timeout=2.0)
+    finally:
+        quiet.setLevel(level)
     return len(running)
+
+
+def _wait_until_ended(execution: Any, timeout: float) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while getattr(execution.exec_status, "value", None) == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def apply() -> None:

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from shared.api.app import create_app
-from shared.api.carrier_gate import ApiKeyValues, authenticate_carrier, is_carrier_tracking
+from shared.api.carrier_gate import authenticate_carrier, is_carrier_tracking
 from shared.api.channel_gate import authenticate_channel, is_channel_webhook
 from shared.api.correlation import correlation_id
 from shared.api.deps import Deps
@@ -21,7 +21,6 @@ from shared.settings import IngressSettings
 
 deps = Deps.from_settings(IngressSettings.from_env())
 app = create_app()
-api_key_values = ApiKeyValues()  # for the carrier tracking route, whose API key API Gateway does not check
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -46,7 +45,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 partners=deps.partners,
                 secrets=deps.secrets,
                 policy=deps.policy,
-                api_keys=api_key_values,
                 now=time.time(),
             )
         else:

@@ -4,9 +4,11 @@
 `{carrier}` names the carrier partner (kind `carrier`, active, with `CarrierSettings`). A delivery carrying
 `X-Hmac-Signature` is an EasyPost webhook: the signature is checked in constant time against the carrier's
 webhook secret (a mismatch against the cached secret is checked once more against a fresh one, so a rotation
-works at once). Without it, the delivery is a partner request like any other: the `X-Api-Key` must be the
-carrier partner's key (read from API Gateway, which did not check it on this route; cached) and the request
-signature must match its signing secret.
+works at once). Without it, the delivery is a canonical tracking event from the carrier partner itself: the
+request signature (`X-Distrosync-Signature` over the timestamp and the raw body) must match that partner's signing
+secret, which proves who sent it. API Gateway does not check (or meter) an API key on this route, and the ingress
+does not read key values from API Gateway to compare them: that would need `apigateway:GET` on every key of the
+account, for no more assurance than the signature gives.
 
 EasyPost's signature covers no timestamp: a captured delivery could be replayed, and then repeats scans already
 recorded (a scan is known by its status and time), which changes nothing.
@@ -14,24 +16,15 @@ recorded (a scan is known by its status and time), which changes nothing.
 
 from __future__ import annotations
 
-import hmac
-import time
-from typing import Any
-
-from botocore.exceptions import ClientError
-
 from shared.adapters import easypost
 from shared.api.gate import GatePolicy, require_json, verify_signed_request
 from shared.api.request import RawRequest
-from shared.aws.clients import client
 from shared.aws.partners import WEBHOOK_FIELD, PartnerRepository, SigningSecrets
 from shared.canonical.partner import Partner
 from shared.http import problems as p
 from shared.http.problems import Problem
 
 CARRIER_TRACKING_RESOURCE = "/v1/carriers/{carrier}/tracking"
-API_KEY_HEADER = "x-api-key"
-KEY_CACHE_SECONDS = 60
 
 
 def is_carrier_tracking(request: RawRequest) -> bool:
@@ -50,40 +43,12 @@ def carrier_of(request: RawRequest) -> str | None:
     return None
 
 
-class ApiKeyValues:
-    """The values of partners' API keys, read from API Gateway (GetApiKey) for the routes it does not check keys
-    on, and cached per key id (a rotation gives the partner a new key id; a disabled key stops within the cache
-    time)."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, tuple[float, str | None]] = {}
-
-    def matches(self, key_id: str, presented: str) -> bool:
-        value = self._value(key_id)
-        return value is not None and hmac.compare_digest(value.encode(), presented.strip().encode())
-
-    def _value(self, key_id: str) -> str | None:
-        cached = self._cache.get(key_id)
-        if cached and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
-            return cached[1]
-        try:
-            key: dict[str, Any] = client("apigateway").get_api_key(apiKey=key_id, includeValue=True)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "NotFoundException":
-                raise
-            key = {}
-        value = key.get("value") if key.get("enabled") else None
-        self._cache[key_id] = (time.monotonic(), value)
-        return value
-
-
 def authenticate_carrier(
     request: RawRequest,
     *,
     partners: PartnerRepository,
     secrets: SigningSecrets,
     policy: GatePolicy,
-    api_keys: ApiKeyValues,
     now: float,
 ) -> Partner:
     """Return the carrier partner the delivery is from, or raise the `Problem` that says what is wrong."""
@@ -92,11 +57,6 @@ def authenticate_carrier(
     if partner is None or partner.kind != "carrier" or partner.status != "active" or partner.carrier is None:
         raise Problem(p.UNKNOWN_CARRIER, f"no active carrier '{name}'")
     if not is_easypost_delivery(request):
-        presented = request.header(API_KEY_HEADER)
-        if not presented:
-            raise Problem(p.MISSING_API_KEY, "send your API key in the X-Api-Key header (or an EasyPost signature)")
-        if not api_keys.matches(partner.api_key_id, presented):
-            raise Problem(p.INVALID_API_KEY, f"the API key is not carrier '{name}''s")
         verify_signed_request(request, partner, secrets=secrets, policy=policy, now=now)
         return partner
 

@@ -87,7 +87,7 @@ def test_dispatch_then_easypost_reports_a_delay_and_a_canonical_delivery_ends_th
     forged = easypost_delivery(rt, EVENT, "not-the-secret")
     assert (forged.status, problem_type(forged)) == (401, "invalid-webhook-signature")
     unsigned = rt.api.request("POST", "/v1/carriers/easypost/tracking", body=EVENT)
-    assert (unsigned.status, problem_type(unsigned)) == (401, "missing-api-key")
+    assert (unsigned.status, problem_type(unsigned)) == (401, "missing-signature")
 
     update = easypost_delivery(rt, EVENT, secret)
     assert update.status == 202, update.body
@@ -130,7 +130,7 @@ def test_dispatch_then_easypost_reports_a_delay_and_a_canonical_delivery_ends_th
         "/v1/carriers/fedex/tracking",
         {"tracking_number": "1", "status": "delivered", "occurred_at": "2024-08-05T15:00:00Z"},
     )
-    assert (wrong_key.status, problem_type(wrong_key)) == (401, "invalid-api-key")
+    assert (wrong_key.status, problem_type(wrong_key)) == (401, "invalid-signature")  # signed as another partner
 
     delivered = fedex.post(
         "/v1/carriers/fedex/tracking",
