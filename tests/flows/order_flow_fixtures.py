@@ -187,3 +187,14 @@ def entered_states(rt: Any, order_id: str) -> list[str]:
         executionArn=execution_arn(rt, order_id), maxResults=1000
     )["events"]
     return [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
+
+
+def received(receiver: WebhookReceiver, event_type: str, count: int = 1, *, timeout: float = 10.0) -> list[dict]:
+    """The `data` of the `event_type` envelopes a receiver accepted, once it has at least `count` (a step records
+    its wait before it delivers the document the partner answers, so the record can be seen first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [e["data"] for e in receiver.events(event_type)]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
