@@ -121,6 +121,15 @@ def test_demo_runs_the_flow_and_exits_zero(dev_template_path, monkeypatch, capsy
     assert "order_confirmation_no NF-ACK-881 (1 successful update)" in out and "WMS expects 120 CHAIR-1" in out
     assert "SO-1002/1 50 CHAIR-1" in out and "SO-1003/1 40 CHAIR-1" in out
     assert "demo part 2 completed" in out and "2 orders are at risk with new dates" in out
+    # Part 3, order to ship: the issue #5 scenario through the synthesized state machine.
+    assert "Shopify orders/create (X-Shopify-Webhook-Id 64f9a71e...)               -> 201 created" in out
+    assert "Shopify retries the same delivery" in out and "-> 200 duplicate" in out
+    assert "WMS: the same pick complete again" in out and "404 unknown-order" in out
+    assert "shopify-main.820982911946154508: completed" in out and " delivered " in out
+    assert "shipment_delayed: SO-2001 FedEx 1: promised 2024-08-03, now 2024-08-05" in out
+    assert "SO-2002: cancelled, execution SUCCEEDED (ended in the compensation path)" in out
+    assert "409 order-dispatched" in out and "SLA breaches 1" in out
+    assert "demo part 3 completed" in out
 
 
 def test_a_state_file_left_by_a_dead_server_is_not_trusted(tmp_path, monkeypatch, capsys):
