@@ -15,6 +15,7 @@ from shared.aws.fulfillment_store import FlowRecord
 from shared.aws.orders_store import ALLOCATED, CANCELLED
 from shared.canonical.envelope import Envelope
 from shared.canonical.orders import CustomerOrder, OrderCreated, OrderLine
+from shared.canonical.reservation import Reservation
 from shared.domain.order_flow import BackorderExpired, Contended, OrderInvalid
 from shared.domain.reservations import Draft, InsufficientStock, ReservationConflict, reservation_id
 from shared.observability import logger
@@ -70,23 +71,28 @@ def split(ctx: FlowContext, order_id: str) -> dict[str, Any]:
     order = record.order
     keys = {(line.sku, line.location) for line in order.lines}
     allocation = allocate(order.lines, ctx.reservation_store.available(keys))
+    adopted = None
     if not any(allocation.values()):
-        logger.info("short: nothing available to split off", extra={"order_id": order_id})
-        return {"outcome": "short", "policy": "backorder"}
-    meta = ctx.meta(record, "split")
-    try:
-        reservation, replayed = ctx.reservations.create(_draft(order, allocation), FLOW_PARTNER, meta)
-    except InsufficientStock:
-        raise Contended(f"order '{order_id}': the stock moved while it was split; split again") from None
-    except ReservationConflict:
-        # An earlier attempt reserved other quantities (the stock moved since) and did not get to write them
+        adopted = _unrecorded(ctx, order_id)  # what an earlier attempt reserved is no longer available
+        if adopted is None:
+            logger.info("short: nothing available to split off", extra={"order_id": order_id})
+            return {"outcome": "short", "policy": "backorder"}
+    else:
+        try:
+            reservation, replayed = ctx.reservations.create(
+                _draft(order, allocation), FLOW_PARTNER, ctx.meta(record, "split")
+            )
+        except InsufficientStock:
+            raise Contended(f"order '{order_id}': the stock moved while it was split; split again") from None
+        except ReservationConflict:
+            adopted = _unrecorded(ctx, order_id)
+            if adopted is None:
+                raise Contended(f"order '{order_id}': its reservation is changing; split again") from None
+    if adopted is not None:
+        # An earlier attempt reserved (other quantities: the stock moved since) and did not get to write it
         # down: its reservation is the split's truth.
-        existing = ctx.reservation_store.get(reservation_id(FLOW_PARTNER.partner_id, order_id))
-        if existing is None or existing.status != "held":
-            raise Contended(f"order '{order_id}': its reservation is changing; split again") from None
-        held = {(line.sku, line.location): line.quantity for line in existing.reservation.lines}
-        reservation, replayed = existing.reservation, True
-        allocation = allocate(order.lines, held)
+        reservation, replayed = adopted, True
+        allocation = allocate(order.lines, {(x.sku, x.location): x.quantity for x in adopted.lines})
     rest = remainder(order, allocation)
     child = _child_order(ctx, record, rest) if rest else None
     if child is not None:
@@ -134,6 +140,12 @@ def backorder(ctx: FlowContext, order_id: str, max_rounds: int | None) -> dict[s
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def _unrecorded(ctx: FlowContext, order_id: str) -> Reservation | None:
+    """The flow's held reservation of the order, made by an attempt that did not record it (one GetItem)."""
+    existing = ctx.reservation_store.get(reservation_id(FLOW_PARTNER.partner_id, order_id))
+    return existing.reservation if existing is not None and existing.status == "held" else None
+
+
 def _draft(order: CustomerOrder, quantities: Mapping[int, int]) -> Draft:
     lines = requested_lines(order, quantities)
     return Draft(reference=order.order_id, kind="order", lines=lines, channel=order.channel)
