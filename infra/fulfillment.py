@@ -223,7 +223,9 @@ class OrderFlow(Construct):
     def _definition(self) -> sfn.IChainable:
         failed = sfn.Fail(self, "Failed", error="OrderException", cause="a step failed: see GET /v1/exceptions")
         record_exception = self._task(
-            "RecordException", "exception", extra={"failed_step.$": "$.failed_step", "error.$": "$.error"}
+            "RecordException",
+            "exception",
+            extra={"failed_step.$": "$.failed_step", "error.$": "$.error", "timers.$": "$.timers"},
         )
         record_exception.next(failed)
         cancelled = sfn.Succeed(self, "Cancelled", comment="Cancelled before dispatch; compensation done")

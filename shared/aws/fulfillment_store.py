@@ -133,6 +133,8 @@ class FlowRecord:
     timeline: tuple[TimelineEntry, ...] = ()
     allocation: dict[int, int] | None = None  # line -> units reserved, when a split reserved less than ordered
     extra: dict[str, Any] = field(default_factory=dict)  # attributes written by `advance(set=...)` not named above
+    # The item as read (plain values): what `advance` applies a transaction's changes to instead of reading it back.
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def order_id(self) -> str:
@@ -173,7 +175,10 @@ _NAMED = {
 
 
 def record_from_item(item: Mapping[str, Any]) -> FlowRecord:
-    data = from_item(dict(item))
+    return record_from_data(from_item(dict(item)))
+
+
+def record_from_data(data: dict[str, Any]) -> FlowRecord:
     order = CustomerOrder.model_validate({k: data[k] for k in CustomerOrder.model_fields if k in data})
     waiting = data.get("waiting")
     status_at = data.get("status_at")
@@ -196,6 +201,7 @@ def record_from_item(item: Mapping[str, Any]) -> FlowRecord:
         timeline=tuple(TimelineEntry.from_data(e) for e in data.get("timeline") or ()),
         allocation={int(k): int(v) for k, v in allocation.items()} if allocation is not None else None,
         extra={k: v for k, v in data.items() if k not in _NAMED and k not in CustomerOrder.model_fields},
+        raw=data,
     )
 
 
@@ -317,7 +323,16 @@ class FulfillmentStore:
             if "TransactionConflict" in codes:  # a concurrent transaction on one of the items: read, decide again
                 raise FlowChanged(record.order_id) from exc
             raise
-        return self.require(record.order_id)
+        if not record.raw:
+            return self.require(record.order_id)
+        # The transaction wrote exactly these changes on the version read: the new record without reading it back.
+        removed = {*remove, *removes}
+        data = {k: v for k, v in record.raw.items() if k not in removed}
+        data.update({k: json.loads(json.dumps(v)) for k, v in changes.items() if v is not None})
+        data["version"] = record.version + 1
+        if kept:
+            data["timeline"] = [*(data.get("timeline") or []), *(e.as_data() for e in kept)]
+        return record_from_data(data)
 
     def _side_items(
         self,
