@@ -89,6 +89,14 @@ def main() -> None:
         "as in 4, each scenario on a freshly loaded handler (its first request or batch is the cold one); HTTP "
         "calls to the ERPNext simulator and a webhook receiver counted apart, per delivery"
     )
+    orders = run_worker("bench.aws_calls_orders", function="order_flow", offline=False, timeout=600)
+    _judge(orders["scenarios"])
+    orders["method"] = (
+        "the embedded runtime on the synthesized dev template, executions on moto's ASL interpreter; every botocore "
+        "call attributed to the function invocation running on its thread, by order and step or callback "
+        "(Step Functions' own Lambda Invoke and the SQS polling are AWS's, not counted); cold = the first order, "
+        "placed alone into fresh processes; steady = the next 9, driven together"
+    )
 
     results = {
         "schema": 1,
@@ -99,6 +107,7 @@ def main() -> None:
         "throughput": throughput,
         "aws_calls": aws,
         "supply_aws_calls": supply,
+        "order_aws_calls": orders,
         "duration_s": round(time.perf_counter() - started, 1),
     }
     write_json(RESULTS, results)

@@ -18,12 +18,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from shared.domain.order_flow import Timers
+
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ROOT / "functions"
 # The corpus sits beside the repository (../shared/corpus), read-only.
 CORPUS = Path(os.environ.get("BENCH_CORPUS_DIR") or Path(__file__).resolve().parents[2] / "shared" / "corpus" / "aws")
 # Nothing listens here: a settings read or a stub that misses an AWS call fails fast instead of reaching AWS.
 OFFLINE_ENDPOINT = "http://127.0.0.1:9"
+ORDER_FLOW_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:distrosync-bench-order-flow"
 
 SETTINGS = {
     "DISTROSYNC_ENV": "bench",
@@ -40,6 +43,10 @@ SETTINGS = {
     "DATA_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000",
     "SYSTEM_SECRETS_PREFIX": "distrosync-bench/systems/",
     "EVENT_BUS_NAME": "distrosync-bench-bus",
+    # The order-to-ship functions (docs/contracts.md): the state machine, and the starter's timers as deployed.
+    "STATE_MACHINE_ARN": ORDER_FLOW_ARN,
+    "ORDER_FLOW_STATE_MACHINE_ARN": ORDER_FLOW_ARN,
+    "ORDER_FLOW_TIMERS": json.dumps(Timers().as_input(), sort_keys=True),
     "PARTNER_SECRETS_PREFIX": "distrosync-bench/partners/",
     "SIGNATURE_MAX_SKEW_SECONDS": "300",
     "MAX_BODY_BYTES": "1048576",

@@ -62,6 +62,33 @@ SUPPLY_ROWS = {
     ],
 }
 
+# Section 6 (order to ship): per order; the completed group adds up end to end, the cancel group stands apart.
+ORDER_ROWS = {
+    "per completed order (2 lines)": [
+        ("order_created", "ingress POST /v1/orders: 201"),
+        ("starter", "order_starter (SQS order.created)"),
+        ("validate", "order_flow validate"),
+        ("reserve", "order_flow reserve"),
+        ("release", "order_flow release (waits: pick)"),
+        ("erp_status", "order_flow erp_status"),
+        ("ship", "order_flow ship (waits: dispatch)"),
+        ("dispatch", "order_flow dispatch"),
+        ("track", "order_flow track (waits: delivery)"),
+        ("complete", "order_flow complete"),
+        ("pick_progress", "ingress .../pick-progress: 202 (WMS)"),
+        ("pick_complete", "ingress .../pick-complete: 202 (WMS)"),
+        ("pick_complete_duplicate", "the same pick-complete again: 200"),
+        ("dispatch_callback", "ingress .../dispatch: 202 (TMS)"),
+        ("carrier_delivered", "ingress /v1/carriers/usps/tracking"),
+    ],
+}
+ORDER_CANCEL_ROWS = {
+    "per order cancelled while the WMS picks": [
+        ("cancel", "ingress .../cancel: 202 cancelling"),
+        ("compensate", "order_flow compensate"),
+    ],
+}
+
 
 def aws_verdict(measured: dict[str, float], floor: dict[str, float], basis: str) -> dict[str, Any]:
     """Measured requests against the floor: the total of each, and what is above or below it by operation."""
@@ -117,7 +144,14 @@ def _status(verdict: dict[str, Any]) -> str:
     return "at floor" if not verdict["above_floor"] and not verdict["below_floor"] else "ABOVE FLOOR"
 
 
-def _aws_rows(a: dict[str, Any], groups: dict[str, list[tuple[str, str]]], *, end_to_end: bool = True) -> list[str]:
+def _aws_rows(
+    a: dict[str, Any],
+    groups: dict[str, list[tuple[str, str]]],
+    *,
+    end_to_end: bool = True,
+    unit: str = "event",
+    http_unit: str = "the system per delivery",
+) -> list[str]:
     lines = [f"   {'':<44}{'measured':>9}{'floor':>7}"]
     for group, rows in groups.items():
         lines.append(f"   {group}")
@@ -127,7 +161,7 @@ def _aws_rows(a: dict[str, Any], groups: dict[str, list[tuple[str, str]]], *, en
             v = s["verdict"]
             total, floor = total + v["measured_per_event"], floor + v["floor_per_event"]
             lines.append(f"     {label:<42}{v['measured_per_event']:>9g}{v['floor_per_event']:>7g}   {_status(v)}")
-            lines.append(f"       measured: {_ops(s['steady_per_event'])} (per event, {s['steady_events']} events)")
+            lines.append(f"       measured: {_ops(s['steady_per_event'])} (per {unit}, {s['steady_events']} {unit}s)")
             lines.append(f"       floor: {s['basis']}")
             if v["above_floor"]:
                 lines.append(f"       above floor by: {_ops(v['above_floor'])}")
@@ -149,7 +183,7 @@ def _aws_rows(a: dict[str, Any], groups: dict[str, list[tuple[str, str]]], *, en
             if "http_verdict" in s:
                 h = s["http_verdict"]
                 lines.append(
-                    f"       HTTP to the system per delivery (not AWS): {h['measured_per_event']:g} "
+                    f"       HTTP to {http_unit} (not AWS): {h['measured_per_event']:g} "
                     f"(floor {h['floor_per_event']:g}, {_status(h)}): {_ops(s['http_per_event'])}"
                 )
                 lines.append(f"         floor: {s['http_basis']}")
@@ -221,4 +255,49 @@ def render(results: dict[str, Any]) -> str:
     lines.append("5. Supplier collaboration: AWS API requests per business event, real handlers")
     lines.append(f"   ({sc['method']})")
     lines.extend(_aws_rows(sc, SUPPLY_ROWS, end_to_end=False))
+
+    if "order_aws_calls" in results:
+        lines.append("")
+        lines.extend(_order_section(results["order_aws_calls"]))
     return "\n".join(lines)
+
+
+def _order_section(o: dict[str, Any]) -> list[str]:
+    """Section 6: the order-to-ship flow, per order (bench/aws_calls_orders.py)."""
+    sc, orders = o["scenarios"], o["orders"]
+    lines = ["6. Order to ship: AWS API requests per order, real handlers and state machine (embedded runtime)"]
+    lines.append(f"   ({o['method']})")
+    http_unit = "the system, per order"
+    lines.extend(_aws_rows(sc, ORDER_ROWS, unit="order", http_unit=http_unit))
+    cold = [sc[name]["cold_verdict"] for rows in ORDER_ROWS.values() for name, _ in rows if "cold_verdict" in sc[name]]
+    measured, floor = sum(v["measured_per_event"] for v in cold), sum(v["floor_per_event"] for v in cold)
+    lines.append(f"     {'= end to end, the cold order':<42}{round(measured, 3):>9g}{round(floor, 3):>7g}")
+    lines.extend(_aws_rows(sc, ORDER_CANCEL_ROWS, end_to_end=False, unit="order", http_unit=http_unit)[1:])
+    lines.append(
+        f"   HTTP POSTs to the systems per order, all functions (floor: one per distinct event each subscribes to; "
+        f"{orders['steady']} orders, {orders['cancelled']} cancelled):"
+    )
+    for phase, label in (("steady", "completed, steady"), ("cold", "the cold order"), ("cancel", "cancelled")):
+        systems = o["http_per_system"][phase]
+        row = ", ".join(f"{name} {v['measured']:g} ({v['floor']})" for name, v in systems.items() if v["floor"])
+        above = [name for name, v in systems.items() if v["measured"] != v["floor"]]
+        lines.append(f"     {label:<20}{row}   {'ABOVE FLOOR: ' + ', '.join(above) if above else 'at floor'}")
+    lines.append("   every function's requests per completed order, steady (the flow's events' consumers included):")
+    for function, f in o["per_function"]["steady"].items():
+        http = sum(f["http_per_order"].values())
+        lines.append(
+            f"     {function:<14}{f['requests_per_order']:>7g}  {_ops(f['per_order'])}"
+            + (f"; + {http:g} HTTP" if http else "")
+        )
+    for kind, t in o["state_transitions"].items():
+        lines.append(
+            f"   state transitions per {kind} execution: {t['mean']:g} (min {t['min']}, max {t['max']}; "
+            f"{t['executions']} executions): {' > '.join(t['path'])}"
+        )
+    c = o["check"]
+    lines.append(
+        f"   end state checked: {c['completed']} completed, {c['cancelled']} cancelled (executions SUCCEEDED), each "
+        f"system received its events once, no stock held, no dead letters, no function errors; "
+        f"{o['run_seconds']:g} s"
+    )
+    return lines
