@@ -298,16 +298,24 @@ class FunctionHost:
 
     @contextmanager
     def _environment(self, spec: FunctionSpec, loaded: _Loaded) -> Iterator[None]:
-        saved = dict(os.environ)
-        os.environ.update(self._lambda_variables(spec, loaded))
-        os.environ.update(spec.environment)
+        """The function's environment in `os.environ` for the invocation, the process's back after it.
+
+        Other threads read `os.environ` meanwhile (moto's executions create boto3 clients, a test's main thread
+        too; botocore iterates the environment for proxies): the mapping's storage is swapped whole, never cleared
+        and refilled, so a reader sees the old environment or the new one, never half of one (a cleared
+        `os.environ` made them fail with NoRegionError or a key vanishing mid-iteration)."""
+        environ = os.environ
+        saved = environ._data  # type: ignore[attr-defined]
+        variables = {**self._lambda_variables(spec, loaded), **spec.environment}
+        current = dict(saved)
+        current.update({environ.encodekey(k): environ.encodevalue(v) for k, v in variables.items()})  # type: ignore[attr-defined]
+        environ._data = current  # type: ignore[attr-defined]
         search_path = [p for p in (spec.source_dir, self.source_root) if p is not None]
         try:
             with self._modules.active(loaded.modules, search_path):
                 yield
         finally:
-            os.environ.clear()
-            os.environ.update(saved)
+            environ._data = saved  # type: ignore[attr-defined]
 
     def _lambda_variables(self, spec: FunctionSpec, loaded: _Loaded) -> dict[str, str]:
         """What the Lambda service sets (LAMBDA_TASK_ROOT is left out: Powertools' Tracer then stays off)."""
