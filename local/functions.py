@@ -52,6 +52,38 @@ _RUNTIME_PACKAGE = Path(__file__).resolve().parent
 STATELESS_PACKAGES = ("shared.canonical", "shared.domain", "shared.http")
 
 
+# Invocations set the process's os.environ to the function's: one at a time in the whole process (os.environ is one).
+ENVIRONMENT_LOCK = threading.RLock()
+_client_creation_guarded = False
+
+
+def _guard_client_creation() -> None:
+    """Create boto3/botocore clients under ENVIRONMENT_LOCK, in every thread.
+
+    botocore reads the environment while it builds a client, iterating it for proxy settings; another thread's
+    invocation swapping the environment in or out meanwhile makes a key vanish between listing and reading it
+    (KeyError, e.g. 'AWS_LAMBDA_FUNCTION_NAME', or NoRegionError). moto's executions create a client for every
+    Lambda task in their own threads, and tests create clients while executions run. Clients are created once per
+    process and service (`shared.aws.clients`), so the lock costs nothing afterwards; an invocation creating a
+    client already holds it (re-entrant)."""
+    global _client_creation_guarded
+    if _client_creation_guarded:
+        return
+    import functools
+
+    import botocore.session
+
+    original = botocore.session.Session.create_client
+
+    @functools.wraps(original)
+    def create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with ENVIRONMENT_LOCK:
+            return original(self, *args, **kwargs)
+
+    botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+    _client_creation_guarded = True
+
+
 class FunctionNotFound(KeyError):
     pass
 
@@ -182,7 +214,8 @@ class FunctionHost:
         self.source_root = source_root.resolve()
         self.logs = logs
         self.region = region
-        self.lock = lock or threading.RLock()
+        self.lock = lock or ENVIRONMENT_LOCK
+        _guard_client_creation()
         self._loaded: dict[str, _Loaded] = {}
         self._modules = ModuleSpace(
             [self.source_root, *(s.source_dir for s in self.specs.values() if s.source_dir)],

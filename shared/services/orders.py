@@ -100,7 +100,7 @@ class OrderService:
         stored, replayed = self.place(order, meta, same_lines_only=True)
         if not replayed:
             return _view(order, OPEN, {}), False
-        return self._stored_view(stored), True
+        return self.stored_view(stored), True
 
     def place(self, order: CustomerOrder, meta: RequestMeta, *, same_lines_only: bool) -> tuple[StoredOrder, bool]:
         """Write the order and its demand lines at once, then publish `order.created`: every source ends here.
@@ -139,9 +139,9 @@ class OrderService:
         stored = self.store.get_order(order_id)
         if stored is None or not may_read(partner, stored.order):
             raise Problem(p.UNKNOWN_ORDER, f"no order '{order_id}'", {"order_id": order_id})
-        return self._stored_view(stored)
+        return self.stored_view(stored)
 
-    def _stored_view(self, stored: StoredOrder) -> OrderView:
+    def stored_view(self, stored: StoredOrder) -> OrderView:
         return _view(stored.order, stored.status, self.store.order_demand(stored.order))
 
     def _order(self, body: OrderRequest, partner: Partner, channel: str | None) -> CustomerOrder:

@@ -68,5 +68,5 @@ class OrderDetails:
         if record is None or not may_read(partner, record.order):
             raise Problem(p.UNKNOWN_ORDER, f"no order '{order_id}'", {"order_id": order_id})
         stored = StoredOrder(record.order, record.status, record.version, record.correlation_id)
-        view = self.orders._stored_view(stored)
+        view = self.orders.stored_view(stored)
         return OrderDetail(**view.model_dump(), fulfillment=fulfillment_view(record))
