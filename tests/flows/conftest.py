@@ -7,19 +7,24 @@ Fixtures for everyone:
 - `erp_client`: the ERP's API client (kind erp, scope location:*);
 - `acme`: a supplier created the real way (the ERP's vendor record) with its portal partner (purchasing_helpers.py);
 - `captured_events`: a function returning the envelopes published on the bus since the fixture was set up,
-  optionally of some types: `captured_events("inventory.adjusted")`.
+  optionally of some types: `captured_events("inventory.adjusted")`;
+- `cli`: `distrosync ...` through its entry point against this runtime: `cli("channels", "list", stdin="")`
+  returns (exit code, stdout, stderr).
 
 State machine executions run only in tests marked `order_flow` (`pytestmark = pytest.mark.order_flow`): the
 orders of other tests would otherwise be reserved and released by the order-to-ship flow in background threads.
 Marked tests get the short timers of `order_flow_fixtures.FLOW_TIMERS`; see order_flow_fixtures.py.
 """
 
+import io
 import json
+import sys
 import uuid
 from dataclasses import dataclass
 
 import pytest
 
+from cli import main as cli_main
 from cli.assembly import REPO_ROOT
 from cli.local_session import partner_client, register_partner
 from shared.services.partner_admin import Credentials
@@ -116,3 +121,19 @@ def captured_events(rt):
         return [e for e in seen if not types or e["type"] in types]
 
     return captured
+
+
+@pytest.fixture
+def cli(rt, monkeypatch, capsys):
+    """`distrosync ...` through its entry point, acting on this runtime (what --local resolves to)."""
+    from cli import target
+
+    monkeypatch.setattr(target, "resolve", lambda local, stack: target.Target("local", rt.outputs))
+
+    def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = cli_main.main(list(argv))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

@@ -7,13 +7,10 @@ arrives without an API key and reports an estimate two days after the promised d
 Executions are parked on real task tokens as in test_order_callbacks.py (`waiting_on`).
 """
 
-import io
 import json
-import sys
 
 import pytest
 
-from cli import main as cli_main
 from cli.client import PartnerClient
 from cli.corpus import CORPUS
 from cli.local_session import emf_totals, partner_client, register_partner, runtime_transport
@@ -23,22 +20,6 @@ from tests.flows.test_order_callbacks import captured_order, ended_in, problem_t
 pytestmark = pytest.mark.order_flow
 
 EVENT = (CORPUS / "carriers" / "easypost_event_tracker_updated.event-body.json").read_bytes()
-
-
-@pytest.fixture
-def cli(rt, monkeypatch, capsys):
-    """`distrosync ...` through its entry point, acting on this runtime (what --local resolves to)."""
-    from cli import target
-
-    monkeypatch.setattr(target, "resolve", lambda local, stack: target.Target("local", rt.outputs))
-
-    def run(*argv, stdin=""):
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code = cli_main.main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 def easypost_delivery(rt, body: bytes, secret: str, carrier: str = "easypost"):

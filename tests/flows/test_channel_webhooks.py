@@ -11,13 +11,10 @@ has: sent as it is, it is refused.
 import base64
 import hashlib
 import hmac
-import io
 import json
-import sys
 
 import pytest
 
-from cli import main as cli_main
 from cli.client import PartnerClient
 from cli.corpus import BIGCOMMERCE_SKU_INVENTORY, ECOMMERCE, SHOPIFY_INVENTORY_LEVEL, corpus_body, corpus_headers
 from cli.local_session import partner_client, register_partner, runtime_transport
@@ -58,22 +55,6 @@ def shopify_delivery(rt, body=None, *, secret=SHOPIFY_SECRET, **headers):
 def bigcommerce_delivery(rt, token, body=None):
     body = corpus_body(BIGCOMMERCE) if body is None else body
     return post_webhook(rt, "bc-store", body, {**corpus_headers(BIGCOMMERCE), "X-Distrosync-Webhook-Token": token})
-
-
-@pytest.fixture
-def cli(rt, monkeypatch, capsys):
-    """`distrosync ...` through its entry point, acting on this runtime (what --local resolves to)."""
-    from cli import target
-
-    monkeypatch.setattr(target, "resolve", lambda local, stack: target.Target("local", rt.outputs))
-
-    def run(*argv, stdin=""):
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code = cli_main.main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 @pytest.fixture

@@ -6,13 +6,10 @@ demand lines, `order.created` under one event id however often the order arrives
 tests do not run the state machine: StartExecution is recorded).
 """
 
-import io
 import json
-import sys
 
 import pytest
 
-from cli import main as cli_main
 from cli.client import PartnerClient
 from cli.corpus import ECOMMERCE, corpus_body, corpus_headers
 from cli.local_session import runtime_transport
@@ -27,22 +24,6 @@ SHOPIFY_ORDER_ID = "shopify-main.820982911946154508"  # the exact id; the body's
 BIGCOMMERCE_ORDER_ID = "bc-store.250"
 PROBLEM = "urn:distrosync:problem:"
 CATALOG_UNITS = {"each": 1, "case": 12, "pallet": 480}  # as the catalog fixture writes them
-
-
-@pytest.fixture
-def cli(rt, monkeypatch, capsys):
-    """`distrosync ...` through its entry point, acting on this runtime (what --local resolves to)."""
-    from cli import target
-
-    monkeypatch.setattr(target, "resolve", lambda local, stack: target.Target("local", rt.outputs))
-
-    def run(*argv, stdin=""):
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code = cli_main.main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 @pytest.fixture

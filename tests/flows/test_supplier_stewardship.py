@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 
 import pytest
 
-from cli import main as cli_main
 from cli.local_session import partner_client, register_partner
 from shared.aws.supplier_directory import SupplierDirectory
 
 RECORDS = "/v1/supplier-records"
 PROBLEM = "urn:distrosync:problem:"
 BOSTON = {"line1": "12 Harbour Road", "city": "Boston", "postal_code": "02110", "country": "US"}
-
-
-@pytest.fixture
-def cli(rt, monkeypatch, capsys):
-    """`distrosync ...` acting on this runtime (what --local resolves to)."""
-    from cli import target
-
-    monkeypatch.setattr(target, "resolve", lambda local, stack: target.Target("local", rt.outputs))
-
-    def run(*argv, stdin=""):
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code = cli_main.main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 @pytest.fixture
