@@ -5,13 +5,19 @@
 - `webhook_receiver.WebhookReceiver`: records signed webhook deliveries (a WMS, a planning system) and
   verifies their signature.
 
-Both are real HTTP servers in a background thread (`start()` / `stop()`, or a `with` block), thread-safe.
+- `bigcommerce.BigCommerceSimulator`: the BigCommerce V2 order reads for thin order webhooks.
+
+Each is a real HTTP server in a background thread (`start()` / `stop()`, or a `with` block), thread-safe; the
+parts they share are here: `Faults` with its controls (`FaultControls`), the server (`BackgroundServer`) and the
+request handler of the API simulators (`SimulatorHandler`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -41,6 +47,44 @@ class Faults:
         return self.slow.popleft() if self.slow else 0.0
 
 
+class FaultControls:
+    """`fail_next`, `rate_limit_next`, `down` and `outage()` for a simulator holding `faults` and `_lock`."""
+
+    faults: Faults
+    _lock: AbstractContextManager[Any]
+
+    def fail_next(self, n: int, status: int = 503) -> None:
+        with self._lock:
+            self.faults.fail.extend([status] * n)
+
+    def rate_limit_next(self, n: int, retry_after: float = 1) -> None:
+        with self._lock:
+            self.faults.rate_limited.extend([retry_after] * n)
+
+    @property
+    def down(self) -> bool:
+        return self.faults.down
+
+    @down.setter
+    def down(self, value: bool) -> None:
+        with self._lock:
+            self.faults.down = value
+
+    @contextmanager
+    def outage(self) -> Iterator[None]:
+        self.down = True
+        try:
+            yield
+        finally:
+            self.down = False
+
+
+def proxy_down() -> tuple[int, dict[str, str], bytes]:
+    """What the nginx in front of a down server answers (the `down` fault): an HTML page, not the API's JSON."""
+    page = b"<html><head><title>503 Service Temporarily Unavailable</title></head><body>nginx</body></html>"
+    return 503, {"Content-Type": "text/html"}, page
+
+
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -51,6 +95,30 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the simulators keep their own record of calls
+
+
+class SimulatorHandler(QuietHandler):
+    """Serves every method through `simulator.handle(method, path, lower-cased headers, body)`, which answers
+    (status, headers, body)."""
+
+    simulator: Any
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        status, out_headers, out = self.simulator.handle(self.command, self.path, headers, body)
+        try:
+            self.send_response(status)
+            for name, value in out_headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout): what the request changed stands, as on a real server
+
+    do_GET = do_PUT = do_POST = do_DELETE = _serve
 
 
 class BackgroundServer:

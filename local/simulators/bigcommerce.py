@@ -19,15 +19,13 @@ import copy
 import json
 import secrets
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local.simulators import BackgroundServer, Faults, QuietHandler
+from local.simulators import BackgroundServer, FaultControls, Faults, SimulatorHandler, proxy_down
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 250
@@ -103,7 +101,7 @@ def address(
     }
 
 
-class BigCommerceSimulator(BackgroundServer):
+class BigCommerceSimulator(FaultControls, BackgroundServer):
     def __init__(self, *, store_hash: str | None = None, token: str | None = None) -> None:
         super().__init__()
         self.store_hash = store_hash or secrets.token_hex(5)
@@ -175,39 +173,17 @@ class BigCommerceSimulator(BackgroundServer):
             self._addresses[str(order_id)] = addresses
         return copy.deepcopy(order)
 
-    # ---------------------------------------------------------------------------------------------- faults
-    def fail_next(self, n: int, status: int = 503) -> None:
-        with self._lock:
-            self.faults.fail.extend([status] * n)
-
-    def rate_limit_next(self, n: int, retry_after: float = 1) -> None:
-        with self._lock:
-            self.faults.rate_limited.extend([retry_after] * n)
-
-    @property
-    def down(self) -> bool:
-        return self.faults.down
-
-    @down.setter
-    def down(self, value: bool) -> None:
-        with self._lock:
-            self.faults.down = value
-
-    @contextmanager
-    def outage(self) -> Iterator[None]:
-        self.down = True
-        try:
-            yield
-        finally:
-            self.down = False
-
+    # ------------------------------------------------------------------------------------------ introspection
     def calls_to(self, path_contains: str = "") -> list[Call]:
         with self._lock:
             return [c for c in self.calls if path_contains in c.path]
 
     # ------------------------------------------------------------------------------------------------ serving
-    def handle(self, method: str, raw_path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        """One request -> (status, headers, body). Called by the HTTP handler; usable directly in tests."""
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One request -> (status, headers, body); a request body is read and ignored (only GETs are served).
+        Called by the HTTP handler; usable directly in tests."""
         split = urlsplit(raw_path)
         path = unquote(split.path)
         query = dict(parse_qsl(split.query))
@@ -260,8 +236,7 @@ def _error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
 
 def _fault_response(kind: str, value: Any) -> tuple[int, dict[str, str], bytes]:
     if kind == "down":
-        page = b"<html><head><title>503 Service Temporarily Unavailable</title></head><body>nginx</body></html>"
-        return 503, {"Content-Type": "text/html"}, page
+        return proxy_down()
     if kind == "rate_limit":
         status, headers, body = _error(429, "You have exceeded your request rate limit.")
         seconds = str(int(value)) if float(value).is_integer() else f"{value}"
@@ -269,26 +244,4 @@ def _fault_response(kind: str, value: Any) -> tuple[int, dict[str, str], bytes]:
     return _error(int(value), "Injected failure.")
 
 
-class _Handler(QuietHandler):
-    simulator: BigCommerceSimulator
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, out_headers, out = self.simulator.handle(self.command, self.path, headers)
-        try:
-            self.send_response(status)
-            for name, value in out_headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    do_GET = do_PUT = do_POST = do_DELETE = _serve
-
-
-BigCommerceSimulator.handler_class = _Handler
+BigCommerceSimulator.handler_class = SimulatorHandler

@@ -28,14 +28,12 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local.simulators import BackgroundServer, Faults, QuietHandler
+from local.simulators import BackgroundServer, FaultControls, Faults, SimulatorHandler, proxy_down
 
 UPDATE_ITEMS = "erpnext.controllers.accounts_controller.update_child_qty_rate"
 # Fields a submitted document may still change (their "allow_on_submit" flag in ERPNext's doctype JSON).
@@ -99,7 +97,7 @@ def _float(value: Any) -> float:
         raise _validation(f"{value!r} is not a number") from None
 
 
-class ErpNextSimulator(BackgroundServer):
+class ErpNextSimulator(FaultControls, BackgroundServer):
     def __init__(
         self, *, api_key: str | None = None, api_secret: str | None = None, company: str = "Distrosync Demo"
     ) -> None:
@@ -192,35 +190,11 @@ class ErpNextSimulator(BackgroundServer):
         return copy.deepcopy(doc)
 
     # ---------------------------------------------------------------------------------------------- faults
-    def fail_next(self, n: int, status: int = 503) -> None:
-        with self._lock:
-            self.faults.fail.extend([status] * n)
-
-    def rate_limit_next(self, n: int, retry_after: float = 1) -> None:
-        with self._lock:
-            self.faults.rate_limited.extend([retry_after] * n)
-
+    # fail_next, rate_limit_next, down and outage() come with FaultControls
     def slow_next(self, n: int, seconds: float, *, after: int = 0) -> None:
         """Stall `n` requests for `seconds` each, starting `after` requests from now."""
         with self._lock:
             self.faults.slow.extend([0.0] * after + [seconds] * n)
-
-    @property
-    def down(self) -> bool:
-        return self.faults.down
-
-    @down.setter
-    def down(self, value: bool) -> None:
-        with self._lock:
-            self.faults.down = value
-
-    @contextmanager
-    def outage(self) -> Iterator[None]:
-        self.down = True
-        try:
-            yield
-        finally:
-            self.down = False
 
     # ------------------------------------------------------------------------------------------ introspection
     def doc(self, doctype: str, name: str) -> dict[str, Any] | None:
@@ -480,8 +454,7 @@ def _error_body(exc: FrappeError) -> dict[str, Any]:
 
 def _fault_response(kind: str, value: Any) -> tuple[int, dict[str, str], bytes]:
     if kind == "down":
-        page = b"<html><head><title>503 Service Temporarily Unavailable</title></head><body>nginx</body></html>"
-        return 503, {"Content-Type": "text/html"}, page
+        return proxy_down()
     if kind == "rate_limit":
         exc = FrappeError(
             "TooManyRequestsError",
@@ -502,25 +475,4 @@ def _fault_response(kind: str, value: Any) -> tuple[int, dict[str, str], bytes]:
     return status, {"Content-Type": "application/json"}, json.dumps(_error_body(exc)).encode()
 
 
-class _Handler(QuietHandler):
-    simulator: ErpNextSimulator
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, out_headers, out = self.simulator.handle(self.command, self.path, headers, body)
-        try:
-            self.send_response(status)
-            for name, value in out_headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout): the change stands, as on a real server
-
-    do_GET = do_PUT = do_POST = do_DELETE = _serve
-
-
-ErpNextSimulator.handler_class = _Handler
+ErpNextSimulator.handler_class = SimulatorHandler

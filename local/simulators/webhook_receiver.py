@@ -2,8 +2,9 @@
 
 It records every POST, checks `X-Distrosync-Signature` over `X-Distrosync-Timestamp` and the raw body with
 the signing secret it was given (a bad or missing signature gets 401, as a careful receiver answers), and
-can inject failures: `fail_next(n, status=503)`, `down = True`. `events(type)` lists the envelopes it
-accepted, in arrival order; `deliveries` holds everything, accepted or not.
+can inject failures: `fail_next(n, status=503)`, `rate_limit_next(n)` (429), `down = True` or
+`with receiver.outage():` (503). `events(type)` lists the envelopes it accepted, in arrival order;
+`deliveries` holds everything, accepted or not.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from local.simulators import BackgroundServer, Faults, QuietHandler
+from local.simulators import BackgroundServer, FaultControls, Faults, QuietHandler
 from shared.http.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_matches
 
 EVENT_ID_HEADER = "X-Distrosync-Event-Id"
@@ -35,7 +36,7 @@ class WebhookDelivery:
         return self.headers.get(EVENT_ID_HEADER.lower())
 
 
-class WebhookReceiver(BackgroundServer):
+class WebhookReceiver(FaultControls, BackgroundServer):
     def __init__(self, secret: str | None = None, path: str = "/hooks/distrosync") -> None:
         super().__init__()
         self.secret = secret  # set it to the signing secret `systems add` printed
@@ -47,19 +48,6 @@ class WebhookReceiver(BackgroundServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}{self.path}"
-
-    def fail_next(self, n: int, status: int = 503) -> None:
-        with self._lock:
-            self.faults.fail.extend([status] * n)
-
-    @property
-    def down(self) -> bool:
-        return self.faults.down
-
-    @down.setter
-    def down(self, value: bool) -> None:
-        with self._lock:
-            self.faults.down = value
 
     def events(self, *types: str) -> list[dict[str, Any]]:
         """The envelopes accepted (signature verified, 2xx answered), optionally of some types."""
