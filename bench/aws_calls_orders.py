@@ -46,14 +46,6 @@ SKUS = ("SKU-1", "SKU-2")
 ON_HAND = 1000
 QUANTITIES = (3, 2)  # per order, one line per SKU
 CARRIER = "USPS"
-TIMERS = {
-    "pick_heartbeat": 120,
-    "pick_timeout": 120,
-    "dispatch_timeout": 120,
-    "delivery_timeout": 300,
-    "backorder_recheck": 1,
-    "backorder_rounds": 30,
-}
 WAIT_SECONDS = 60.0
 STEPS = ("validate", "reserve", "release", "erp_status", "ship", "dispatch", "track", "complete")
 # The partners' callbacks per completed order, as the driver names them.
@@ -237,6 +229,7 @@ class Stack:
 
 def _start() -> Stack:
     from cli.assembly import REPO_ROOT, local_template
+    from cli.demo_orders import DEMO_TIMERS  # the flow's waits as the demo runs it
     from cli.local_session import partner_client, register_partner
     from local.runtime import LocalRuntime
     from local.simulators.webhook_receiver import WebhookReceiver
@@ -249,7 +242,7 @@ def _start() -> Stack:
     )
     receivers: dict[str, Any] = {}
     try:
-        rt.functions.configure("order_starter", ORDER_FLOW_TIMERS=json.dumps(TIMERS))
+        rt.functions.configure("order_starter", ORDER_FLOW_TIMERS=json.dumps(DEMO_TIMERS))
         _hook_functions(rt)
         _serialize_task_clients(rt)
         admin = SystemAdmin.from_outputs(rt.outputs)

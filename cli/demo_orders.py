@@ -21,6 +21,7 @@ from typing import Any
 
 from cli.client import PartnerClient, Reply
 from cli.corpus import ECOMMERCE, corpus_body, corpus_headers
+from cli.demo_output import say
 from cli.local_session import emf_totals, partner_client, register_partner, start_runtime
 
 LOCATION = "DC-EAST"
@@ -46,15 +47,13 @@ DEMO_TIMERS = {
 }
 
 
+def _result_or_status(body: dict[str, Any]) -> str:
+    """The detail of a successful answer: a callback's `result` (accepted, duplicate) or an order's `status`."""
+    return str(body.get("result") or body.get("status") or "")
+
+
 def _say(what: str, reply: Reply, detail: str = "") -> Reply:
-    body = reply.json() if reply.body else {}
-    if reply.status >= 300:
-        slug = str((body or {}).get("type", "")).removeprefix("urn:distrosync:problem:")
-        detail = detail or f"{slug}: {(body or {}).get('detail', '')}"
-    elif not detail and isinstance(body, dict):
-        detail = str(body.get("result") or body.get("status") or "")
-    print(f"  {what:<70} -> {reply.status} {detail}"[:160])
-    return reply
+    return say(what, reply, detail, success=_result_or_status, width=70, limit=160)
 
 
 def _wait(rt: Any, what: str, check: Any, timeout: float = 30.0) -> Any:

@@ -14,7 +14,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from cli.client import PartnerClient, Reply
+from cli.client import PartnerClient
+from cli.demo_output import say
 from cli.local_session import emf_totals, partner_client, register_partner, start_runtime
 
 LOCATION = "DC-EAST"
@@ -23,17 +24,6 @@ PO, ERP_PO = "PO-4500", "PUR-ORD-2026-00017"
 ERP_SUPPLIER = "Nordic Furniture Supply AB"
 TAX_ID = "SE556677889901"
 ADDRESS = {"line1": "Sveavägen 12", "city": "Stockholm", "postal_code": "111 57", "country": "SE"}
-
-
-def _say(what: str, reply: Reply, detail: str = "") -> Reply:
-    body = reply.json() if reply.body else {}
-    if reply.status >= 300:
-        slug = str((body or {}).get("type", "")).removeprefix("urn:distrosync:problem:")
-        detail = detail or f"{slug}: {(body or {}).get('detail', '')}"
-    elif not detail and isinstance(body, dict):
-        detail = str(body.get("outcome", ""))
-    print(f"  {what:<66} -> {reply.status} {detail}"[:150])
-    return reply
 
 
 def _systems(rt: Any, erp_sim: Any, wms_hook: Any, planning_hook: Any) -> dict[str, PartnerClient]:
@@ -99,7 +89,7 @@ def _supplier_master(c: dict[str, PartnerClient]) -> str:
         "payment_terms": "NET30",
         "default_lead_time_days": 10,
     }
-    reply = _say("ERP: vendor 'Nordic Furniture Supply AB'", c["erp"].post("/v1/supplier-records", erp_record))
+    reply = say("ERP: vendor 'Nordic Furniture Supply AB'", c["erp"].post("/v1/supplier-records", erp_record))
     supplier_id = reply.json()["supplier_id"]
     ap_record = {
         "local_id": "AP-20931",
@@ -110,7 +100,7 @@ def _supplier_master(c: dict[str, PartnerClient]) -> str:
         "payment_terms": "NET45",
         "bank_account": {"iban": "SE4550000000058398257466", "bic": "ESSESESS", "holder": "Nordic Furniture"},
     }
-    _say("AP: same tax id, spelled differently, with bank and terms", c["ap"].post("/v1/supplier-records", ap_record))
+    say("AP: same tax id, spelled differently, with bank and terms", c["ap"].post("/v1/supplier-records", ap_record))
     quality_record = {
         "local_id": "Q-77",
         "sequence": 3,
@@ -118,7 +108,7 @@ def _supplier_master(c: dict[str, PartnerClient]) -> str:
         "address": ADDRESS,
         "status": "active",
     }
-    _say(
+    say(
         "quality: a typo, no tax id, same postal code",
         c["quality"].post("/v1/supplier-records", quality_record),
         "",
@@ -151,7 +141,7 @@ def _purchase_order(erp: PartnerClient, today: date) -> None:
             }
         ],
     }
-    _say(
+    say(
         f"ERP: {PO} ({ERP_PO}): 50 cases = 200 {CHAIR} by +7 days",
         erp.request("PUT", f"/v1/purchase-orders/{PO}", json_body=body),
     )
@@ -179,7 +169,7 @@ def _orders(shop: PartnerClient, today: date) -> None:
                 }
             ],
         }
-        _say(
+        say(
             f"order {order_id}: {quantity} {sku}, wanted by +{requested} days", shop.post("/v1/orders", body), "created"
         )
 
@@ -249,7 +239,7 @@ def run_supply_demo(env_name: str = "dev") -> int:
         supplier_id = _supplier_master(c)
         portal = partner_client(rt, register_partner(rt, "nordic-portal", "supplier", [f"supplier:{supplier_id}"]))
         other = partner_client(rt, register_partner(rt, "other-portal", "supplier", ["supplier:SUP-00000000OTHER0"]))
-        _say(
+        say(
             f"supplier portal: lead time {DESK} 10 days",
             portal.request(
                 "PUT",
@@ -261,7 +251,7 @@ def run_supply_demo(env_name: str = "dev") -> int:
         print("\n[4/7] Stock, the purchase order, and customer orders")
         count = {"sku": CHAIR, "location": LOCATION, "on_hand": 20, "reason": "cycle_count", "sequence": 1}
         count["occurred_at"] = datetime.now(UTC).isoformat()
-        _say(f"WMS: {CHAIR} counted 20", c["wms"].post("/v1/inventory/adjustments", count), "accepted")
+        say(f"WMS: {CHAIR} counted 20", c["wms"].post("/v1/inventory/adjustments", count), "accepted")
         _purchase_order(c["erp"], today)
         rt.drain()
         _orders(c["shop"], today)
@@ -284,16 +274,16 @@ def run_supply_demo(env_name: str = "dev") -> int:
             ],
         }
         path = f"/v1/purchase-orders/{PO}/acknowledgments"
-        _say("acknowledgment NF-ACK-881: line 1 changed, 120 by +12 days", portal.post(path, ack))
-        _say("the portal sends it again (a retry)", portal.post(path, ack))
+        say("acknowledgment NF-ACK-881: line 1 changed, 120 by +12 days", portal.post(path, ack))
+        say("the portal sends it again (a retry)", portal.post(path, ack))
         older = {
             **ack,
             "acknowledgment_id": "NF-ACK-880",
             "issued_at": (datetime.now(UTC) - timedelta(hours=3)).isoformat(),
         }
-        _say("an older acknowledgment arrives late", portal.post(path, older))
-        _say("another supplier acknowledges this PO", other.post(path, ack))
-        _say(
+        say("an older acknowledgment arrives late", portal.post(path, older))
+        say("another supplier acknowledges this PO", other.post(path, ack))
+        say(
             f"lead time {DESK}: 10 -> 21 days",
             portal.request(
                 "PUT",
