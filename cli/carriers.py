@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from cli.channels import read_secret_stdin
 from shared.canonical.partner import CarrierPlatform, Partner
 
 if TYPE_CHECKING:  # the admin service imports boto3: only the commands that act load it
@@ -55,23 +55,12 @@ def _admin(outputs: dict[str, str]) -> PartnerAdmin:
     return PartnerAdmin(StackResources.from_outputs(outputs))
 
 
-def _secret(args: Any) -> str | None:
-    from shared.services.partner_admin import PartnerAdminError
-
-    if not args.secret_stdin:
-        return None
-    secret = sys.stdin.readline().strip()
-    if not secret:
-        raise PartnerAdminError("--secret-stdin: stdin held no secret")
-    return secret
-
-
 def add(outputs: dict[str, str], args: Any) -> int:
     from shared.services.carrier_admin import add_carrier
 
     scopes = [s for value in args.scopes or [] for s in value.split(",") if s.strip()] or None
     creds = add_carrier(
-        _admin(outputs), args.name, args.platform, scopes=scopes, tier=args.tier, webhook_secret=_secret(args)
+        _admin(outputs), args.name, args.platform, scopes=scopes, tier=args.tier, webhook_secret=read_secret_stdin(args)
     )
     print_carrier_credentials(creds, outputs.get("ApiUrl"), args.json)
     return 0

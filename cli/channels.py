@@ -114,7 +114,8 @@ def _changes(args: Any) -> dict[str, Any]:
     return changes
 
 
-def _secret(args: Any) -> str | None:
+def read_secret_stdin(args: Any) -> str | None:
+    """The webhook secret from stdin's first line with --secret-stdin (`channels`, `carriers`); None without."""
     from shared.services.partner_admin import PartnerAdminError
 
     if not args.secret_stdin:
@@ -126,7 +127,7 @@ def _secret(args: Any) -> str | None:
 
 
 def _api_token(args: Any) -> str | None:
-    """--api-token's value; `-` reads it from stdin (after the webhook secret, which `_secret` reads first)."""
+    """--api-token's value; `-` reads it from stdin (after the webhook secret, `read_secret_stdin` reads it first)."""
     from shared.services.partner_admin import PartnerAdminError
 
     value = getattr(args, "api_token", None)
@@ -162,7 +163,7 @@ def add(outputs: dict[str, str], args: Any) -> int:
         settings = ChannelSettings.model_validate({**changes, "location_map": _mappings(args.map_location)})
     except ValueError as exc:
         raise PartnerAdminError(str(exc)) from None
-    secret = _secret(args)
+    secret = read_secret_stdin(args)
     creds = _admin(outputs).add_channel(
         args.name, settings, tier=args.tier, webhook_secret=secret, api_token=_api_token(args)
     )
@@ -248,7 +249,7 @@ def list_channels(outputs: dict[str, str], args: Any) -> int:
 
 
 def set_channel(outputs: dict[str, str], args: Any) -> int:
-    secret = _secret(args)
+    secret = read_secret_stdin(args)
     partner = _admin(outputs).update_channel(
         args.name,
         _changes(args),
