@@ -242,12 +242,13 @@ def run_orders_demo(env_name: str = "dev") -> int:
         _say(f"WMS: pick complete {PORTAL_ORDER}", _pick(wms, PORTAL_ORDER, placed + timedelta(hours=20)))
 
         print("\n[5/7] ERP status, shipment-ready to the TMS, dispatch")
-        bookings = {
-            SHOPIFY_ORDER_ID: ("USPS", "EZ1000000001", datetime.now(UTC), date.today() + timedelta(days=3)),
+        bookings = {  # None: dispatched now (SO-2001 keeps the EasyPost corpus's 2024 dates)
+            SHOPIFY_ORDER_ID: ("USPS", "EZ1000000001", None, date.today() + timedelta(days=3)),
             PORTAL_ORDER: ("FedEx", "1", datetime(2024, 7, 31, 14, 45, tzinfo=UTC), date(2024, 8, 3)),
         }
-        for order_id, (carrier, number, at, eta) in bookings.items():
+        for order_id, (carrier, number, when, eta) in bookings.items():
             _wait(rt, f"{order_id} ready to ship", lambda o=order_id: _waiting_on(rt, o, "ship"))
+            at = when or datetime.now(UTC)
             body = {"carrier": carrier, "tracking_number": number, "dispatched_at": at.isoformat()}
             body["estimated_delivery"] = eta.isoformat()
             _say(

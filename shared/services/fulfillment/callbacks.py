@@ -297,7 +297,9 @@ class Callbacks:
             if record.shipment is not None or record.status in ("dispatched", "delivered", "completed"):
                 raise Problem(
                     p.ORDER_DISPATCHED,
-                    f"order '{order_id}' is {record.status}: dispatched, it can no longer be cancelled",
+                    f"order '{order_id}' left the warehouse"
+                    + (f" at {shipment['dispatched_at']}" if shipment.get("dispatched_at") else "")
+                    + f" (status {record.status}): it can no longer be cancelled",
                     {"order_id": order_id, "status": record.status, "dispatched_at": shipment.get("dispatched_at")},
                 )
             if record.status == "exception":
