@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
 
     system_arguments(sub, targeted)
     supplier_arguments(sub, targeted)
+    from cli.edi import add_arguments as edi_arguments
+
+    edi_arguments(sub)
     return parser
 
 
@@ -82,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.story in ("all", "orders") and status == 0:
             status = run_orders_demo(args.env)
         return status
+    if args.command == "edi":
+        from cli import edi
+
+        return edi.run(args)
     if args.command == "serve":
         from cli.serve import run_server
 

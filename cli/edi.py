@@ -1,0 +1,55 @@
+"""`distrosync edi ...`: X12 files on the command line (issue #6). `parse` reads the envelopes and checks them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from shared.adapters.inbound.x12 import ParseResult, read
+
+
+def add_arguments(sub: argparse._SubParsersAction) -> None:
+    edi = sub.add_parser("edi", help="read X12 EDI files")
+    esub = edi.add_subparsers(dest="action", required=True)
+    parse = esub.add_parser("parse", help="read a file's interchanges, groups and transaction sets; check envelopes")
+    parse.add_argument("file", type=Path, help="an X12 file (any delimiters its ISA declares)")
+    parse.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args: argparse.Namespace) -> int:
+    """0 when every envelope is right, 1 on envelope errors, 2 when the file cannot be read."""
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        print(f"distrosync: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    result = read(data)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(summary(result, str(args.file)))
+    return 0 if result.ok else 1
+
+
+def summary(result: ParseResult, name: str) -> str:
+    """The envelopes, one line each, then the errors with where they are."""
+    lines = [f"{name}: {len(result.interchanges)} interchange(s), {len(result.errors)} envelope error(s)"]
+    for ic in result.interchanges:
+        lines.append(
+            f"  ISA {ic.control_number}  {ic.version}  from {ic.sender.qualifier}:{ic.sender.id} "
+            f"to {ic.receiver.qualifier}:{ic.receiver.id}"
+        )
+        for group in ic.groups:
+            sets = ", ".join(f"{t.set_id} {t.control_number} ({t.segment_count} seg)" for t in group.transactions)
+            lines.append(f"    GS {group.functional_id} {group.control_number}  {group.version}  {sets or '-'}")
+    for error in result.errors:
+        where = [
+            f"{label} {value}"
+            for label, value in (("ISA", error.interchange), ("GS", error.group), ("ST", error.transaction))
+            if value is not None
+        ]
+        where.append(f"segment {error.segment}")
+        lines.append(f"  error {error.kind} ({', '.join(where)}): {error.message}")
+    return "\n".join(lines)
