@@ -234,7 +234,7 @@ class _Reader:
             tag = elements[0]
             if tag == "ST":
                 if tx is not None:
-                    self._close(ic, group, tx, "an ST")
+                    self._close(ic, group, tx, "an ST", ge=False)
                 tx = Transaction(_element(elements, 1), _element(elements, 2), self.position, segment_count=1)
                 if group is None:
                     self._error(OUTSIDE_ENVELOPE, f"ST {tx.control_number} is outside a functional group", ic)
@@ -263,7 +263,7 @@ class _Reader:
                 ic.groups.append(group)
                 stray_reported = False
             elif tag == "GE":
-                self._close(ic, None, tx, "the GE")
+                self._close(ic, group, tx, "the GE", ge=False)
                 tx = None
                 if group is None:
                     self._error(OUTSIDE_ENVELOPE, "GE without a GS before it", ic)
@@ -286,26 +286,23 @@ class _Reader:
         self._error(IEA_MISSING, f"interchange {ic.control_number} has no IEA: the data ends", ic)
         return pos
 
-    def _close(self, ic: Interchange, group: Group | None, tx: Transaction | None, came: str, offset: int = 0) -> None:
-        """Report the trailers missing when `came` arrives while a transaction set or group is still open."""
+    def _close(
+        self,
+        ic: Interchange,
+        group: Group | None,
+        tx: Transaction | None,
+        came: str,
+        offset: int = 0,
+        *,
+        ge: bool = True,
+    ) -> None:
+        """Report the trailers missing when `came` arrives while a transaction set (and, if `ge`, a group) is open."""
         if tx is not None:
-            self._error(
-                SE_MISSING,
-                f"transaction set {tx.set_id} {tx.control_number} has no SE: {came} came first",
-                ic,
-                group,
-                tx,
-                offset,
-            )
-        if group is not None:
-            self._error(
-                GE_MISSING,
-                f"group {group.functional_id} {group.control_number} has no GE: {came} came first",
-                ic,
-                group,
-                None,
-                offset,
-            )
+            message = f"transaction set {tx.set_id} {tx.control_number} has no SE: {came} came first"
+            self._error(SE_MISSING, message, ic, group, tx, offset)
+        if ge and group is not None:
+            message = f"group {group.functional_id} {group.control_number} has no GE: {came} came first"
+            self._error(GE_MISSING, message, ic, group, None, offset)
 
     def _check_se(self, elements: list[str], ic: Interchange, group: Group | None, tx: Transaction) -> None:
         declared, count = _element(elements, 1), tx.segment_count
