@@ -161,6 +161,7 @@ class _Reader:
             if not text.startswith("ISA", pos):
                 next_isa = text.find("ISA", pos)
                 stray = text[pos : next_isa if next_isa >= 0 else len(text)].strip(_BLANK)
+                self.position += 1  # the stray data counts as one segment, so positions after it stay true
                 self._error(OUTSIDE_ENVELOPE, f"data outside any interchange (no ISA before it): {stray[:40]!r}")
                 if next_isa < 0:
                     break
