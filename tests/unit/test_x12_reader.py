@@ -1,7 +1,7 @@
 """The X12 reader on the corpus files as partners and EDI tools wrote them (../shared/corpus/x12), on hand-made
 variants of one of them that break one envelope rule each, and `distrosync edi parse` through its entry point.
 
-Expected values are read off the files (their ISA12/ISA13, GS01/GS06/GS08, ST01/ST02 and SE01), not computed."""
+Expected values are read off the files and kept in tests/unit/x12_corpus.py (shared with the bench), not computed."""
 
 from __future__ import annotations
 
@@ -9,104 +9,10 @@ import json
 
 import pytest
 
-from cli.corpus import CORPUS
 from cli.main import main
 from shared.adapters.inbound.x12 import ERROR_KINDS, read
+from tests.unit.x12_corpus import EXPECTED, MALFORMED, X12
 
-X12 = CORPUS / "x12"
-
-# file -> interchanges: (ISA13, ISA12, (ISA05, ISA06), groups: (GS01, GS06, GS08, sets: (ST01, ST02, SE01)))
-EXPECTED = {
-    "214_EDI.Net_MGCTLYST-SAMPLE.EDI": [
-        ("000082265", "00403", ("02", "SCAC"), [("QM", "82265", "004030", [("214", "822650001", 16)])])
-    ],
-    "214_EDI.Net_x12.214.edi": [
-        ("000082265", "00403", ("02", "SCAC"), [("QM", "82265", "004030", [("214", "822650001", 16)])])
-    ],
-    "214_omniparser_canadapost.edi": [
-        (
-            "000001644",
-            "00401",
-            ("02", "CPC"),
-            [("QM", "000001644", "004010", [("214", f"{n:09d}", 14 if n == 4 else 13) for n in range(1, 20)])],
-        )
-    ],
-    "810+850_staedi_invoice810_po850_dual.edi": [
-        (
-            "000000020",
-            "00401",
-            ("ZZ", "SENDERISA"),
-            [
-                ("IN", "1", "004010", [("810", "000000001", 32), ("810", "000000002", 22)]),
-                ("PO", "165", "003010", [("850", "000191240", 17)]),
-            ],
-        )
-    ],
-    "810_staedi_simple810.edi": [
-        (
-            "000000020",
-            "00401",
-            ("ZZ", "SENDERISA"),
-            [("IN", "1", "004010", [("810", "000000001", 32), ("810", "000000002", 22)])],
-        )
-    ],
-    "850_EdiEngine_850.OK.edi": [
-        ("000003438", "00400", ("ZZ", "ABCDEFGHIJKLMNO"), [("PO", "1421", "004010", [("850", "000000010", 33)])])
-    ],
-    "850_node-x12_850.edi": [
-        ("000003438", "00400", ("12", "4405197800"), [("PO", "1421", "004010VICS", [("850", "000000010", 33)])])
-    ],
-    "850_node-x12_850_2.edi": [
-        ("000003438", "00400", ("12", "4405197800"), [("PO", "1421", "004010VICS", [("850", "000000010", 33)])])
-    ],
-    "850_node-x12_850_fat.edi": [
-        ("000003438", "00400", ("12", "4405197800"), [("PO", "1421", "004010VICS", [("850", "000000010", 33)])]),
-        ("000003438", "00400", ("12", "4405197800"), [("PO", "1421", "004010VICS", [("850", "000000010", 33)])]),
-    ],
-    "850_x12-types_004010.edi": [
-        ("000000001", "00401", ("ZZ", "SENDERISA"), [("PO", "1", "004010", [("850", "000000001", 35)])])
-    ],
-    "855_node-x12_855.edi": [("000000005", "00401", ("ZZ", "1556150"), [("PR", "5", "004010", [("855", "0005", 26)])])],
-    "855_staedi_multi-tx.edi": [
-        (
-            "000001337",
-            "00401",
-            ("ZZ", "ALEXANDRE0JACOB"),
-            [("PR", "0001", "004010", [("855", "0001", 3), ("855", "0002", 3)])],
-        )
-    ],
-    "856_EdiEngine_Crossdock.edi": [
-        ("000000091", "00401", ("ZZ", "SENDER"), [("SH", "91", "004010", [("856", "0001", 57)])])
-    ],
-    "856_node-x12_856.edi": [
-        ("000000049", "00406", ("12", "4405197800"), [("SH", "49", "004060", [("856", "0008", 31)])])
-    ],
-    "856_x12-types_004060.edi": [
-        ("000003438", "00400", ("ZZ", "ABCDEFGHIJKLMNO"), [("SH", "49", "004060", [("856", "0008", 31)])])
-    ],
-    "940_EdiEngine_940.OK.edi": [
-        ("000003438", "00400", ("ZZ", "ABCDEFGHIJKLMNO"), [("OW", "3317", "004010", [("940", "0001", 29)])])
-    ],
-    "940_EdiEngine_AckTest.edi": [
-        (
-            "000009221",
-            "00401",
-            ("ZZ", "VENDOR"),
-            [
-                ("OW", "9221", "004010", [("940", "20066", 9), ("940", "20067", 9)]),
-                ("OW", "9222", "004010", [("940", "20068", 9)]),
-            ],
-        )
-    ],
-    "997_staedi_multiple-interchanges.edi": [
-        (f"00000000{n}", "00501", ("ZZ", "ReceiverID"), [("FA", "000005", "005010X230", [("997", "0001", 8)])])
-        for n in (1, 2, 3)
-    ],
-    "997_staedi_simple997.edi": [
-        ("508121953", "00501", ("ZZ", "ReceiverID"), [("FA", "000005", "005010X230", [("997", "0001", 8)])])
-    ],
-}
-MALFORMED = "850_EDI.Net_issue135_malformed-ISA16.edi"
 MULTI_TX = (X12 / "855_staedi_multi-tx.edi").read_bytes()
 
 
