@@ -259,7 +259,45 @@ def render(results: dict[str, Any]) -> str:
     if "order_aws_calls" in results:
         lines.append("")
         lines.extend(_order_section(results["order_aws_calls"]))
+    if "edi_parse" in results:
+        lines.append("")
+        lines.extend(_edi_section(results["edi_parse"]))
     return "\n".join(lines)
+
+
+def _edi_section(e: dict[str, Any]) -> list[str]:
+    """Section 7: X12 parse throughput, our reader against pyx12's X12Reader (bench/edi_parse.py)."""
+    ours, theirs = e["readers"]["ours"], e["readers"]["pyx12"]
+    goal = e["goal"]
+    met = ours["right"] == e["file_count"] and (e["ratio"] or 0) >= goal["ratio"]
+    lines = [
+        f"7. X12 parse throughput: our reader vs pyx12 {e['pyx12_version']} X12Reader "
+        f"({e['file_count']} corpus files, {e['corpus_bytes']:,} bytes)"
+    ]
+    lines.append(f"   ({e['method']})")
+    lines.append(f"   {'':<36}{'right':>7}{'MB/s':>8}{'MB/s CPU':>10}{'MB/s, all files':>17}")
+    for name, r in (("ours (shared.adapters.inbound.x12)", ours), ("pyx12 X12Reader", theirs)):
+        both, every = r["files_both_right"], r["all_files"]
+        lines.append(
+            f"   {name:<36}{r['right']:>4}/{e['file_count']:<2}{both['mb_per_s']:>8.2f}{both['mb_per_cpu_s']:>10.2f}"
+            f"{every['mb_per_s']:>17.2f}"
+        )
+    lines.append(
+        f"   ratio on the {e['files_both_right']} files both got right: {e['ratio']}x wall, {e['cpu_ratio']}x CPU; "
+        f"goal: every file right at >= {goal['ratio']}x: {'MET' if met else 'NOT MET'}"
+    )
+    lines.append("   (all files: a reader refusing at the ISA is fast but has not parsed; the ratio leaves those out)")
+    lines.append(f"   {'file':<42}{'bytes':>6}{'ours':>7}{'MB/s':>7}{'pyx12':>7}{'MB/s':>7}  pyx12 did")
+    for name, f in e["files"].items():
+        mark = {True: "right", False: "WRONG"}
+        lines.append(
+            f"   {name[:42]:<42}{f['bytes']:>6}{mark[f['ours']['right']]:>7}{f['ours']['mb_per_s']:>7.1f}"
+            f"{mark[f['pyx12']['right']]:>7}{f['pyx12']['mb_per_s']:>7.1f}  {f['pyx12']['outcome'][:60]}"
+        )
+    wrong = [f"{name} ({f['ours']['outcome']})" for name, f in e["files"].items() if not f["ours"]["right"]]
+    if wrong:
+        lines.append(f"   ours got wrong: {', '.join(wrong)}")
+    return lines
 
 
 def _order_section(o: dict[str, Any]) -> list[str]:
