@@ -1,13 +1,16 @@
-"""`distrosync edi ...`: X12 files on the command line (issue #6). `parse` reads the envelopes and checks them."""
+"""`distrosync edi ...`: X12 files on the command line (issue #6). `parse` reads the envelopes and checks them;
+`ack` prints the 997 functional acknowledgments for a file's groups."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from shared.adapters.inbound.x12 import ParseResult, read
+from shared.adapters.inbound.x12.ack import counting_from, write_acks
 
 
 def add_arguments(sub: argparse._SubParsersAction) -> None:
@@ -16,16 +19,27 @@ def add_arguments(sub: argparse._SubParsersAction) -> None:
     parse = esub.add_parser("parse", help="read a file's interchanges, groups and transaction sets; check envelopes")
     parse.add_argument("file", type=Path, help="an X12 file (any delimiters its ISA declares)")
     parse.add_argument("--json", action="store_true", help="machine-readable output")
+    ack = esub.add_parser("ack", help="print the 997 functional acknowledgment for every functional group of a file")
+    ack.add_argument("file", type=Path, help="an X12 file (any delimiters its ISA declares)")
+    ack.add_argument(
+        "--control-number",
+        type=int,
+        default=1,
+        help="first ISA13, GS06 and ST02 of the 997s (each counts up on its own; default 1)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    """0 when every envelope is right, 1 on envelope errors, 2 when the file cannot be read."""
+    """parse: 0 when every envelope is right, 1 on envelope errors. ack: 0 when a 997 was written, 1 when the file
+    has no group to acknowledge. Both: 2 when the file cannot be read."""
     try:
         data = args.file.read_bytes()
     except OSError as exc:
         print(f"distrosync: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     result = read(data)
+    if args.action == "ack":
+        return ack(result, args.control_number)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -53,3 +67,17 @@ def summary(result: ParseResult, name: str) -> str:
         where.append(f"segment {error.segment}")
         lines.append(f"  error {error.kind} ({', '.join(where)}): {error.message}")
     return "\n".join(lines)
+
+
+def ack(result: ParseResult, first_control_number: int) -> int:
+    """Print the 997 interchange(s), one segment a line; a file without any group gets none (exit 1)."""
+    if first_control_number < 1:
+        print("distrosync: --control-number must be at least 1", file=sys.stderr)
+        return 2
+    text = write_acks(result, counting_from(first_control_number), datetime.now(UTC), line_break="\n")
+    if not text:
+        reasons = "; ".join(e.message for e in result.errors) or "no functional group in the file"
+        print(f"distrosync: nothing to acknowledge: {reasons}", file=sys.stderr)
+        return 1
+    print(text, end="" if text.endswith("\n") else "\n")
+    return 0
