@@ -143,6 +143,9 @@ def _element(elements: list[str], index: int) -> str:
     return elements[index] if index < len(elements) else ""
 
 
+_ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
+
+
 class _Reader:
     """One pass over the text; `position` counts segments from the start of the file (the first ISA is 1)."""
 
@@ -225,14 +228,21 @@ class _Reader:
             if not segment:
                 pos = end + 1
                 continue
+            elements = segment.split(sep)
+            tag = elements[0]
+            if tx is not None and tag not in _ENVELOPE_TAGS and tag[:3] != "ISA":
+                # The common case first: a segment of the open transaction set (one set lookup, no other test).
+                self.position += 1
+                pos = end + 1
+                tx.segments.append(elements)
+                tx.segment_count += 1
+                continue
             if segment.startswith("ISA") and len(segment) > 3 and _is_delimiter(segment[3]):
                 self._close(ic, group, tx, "the next ISA", offset=1)
                 self._error(IEA_MISSING, f"interchange {ic.control_number} has no IEA: an ISA follows", ic, offset=1)
                 return pos + raw.index("ISA")
             self.position += 1
             pos = end + 1
-            elements = segment.split(sep)
-            tag = elements[0]
             if tag == "ST":
                 if tx is not None:
                     self._close(ic, group, tx, "an ST", ge=False)
