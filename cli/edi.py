@@ -1,5 +1,6 @@
 """`distrosync edi ...`: X12 files on the command line (issue #6). `parse` reads the envelopes and checks them;
-`ack` prints the 997 functional acknowledgments for a file's groups."""
+`ack` prints the 997 functional acknowledgments for a file's groups; `to-canonical` prints the API request each
+transaction set becomes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from shared.adapters.inbound.x12 import ParseResult, read
 from shared.adapters.inbound.x12.ack import counting_from, write_acks
+from shared.adapters.inbound.x12.canonical import MappingError, to_canonical
 
 
 def add_arguments(sub: argparse._SubParsersAction) -> None:
@@ -27,11 +29,16 @@ def add_arguments(sub: argparse._SubParsersAction) -> None:
         default=1,
         help="first ISA13, GS06 and ST02 of the 997s (each counts up on its own; default 1)",
     )
+    canonical = esub.add_parser(
+        "to-canonical", help="print the API request (or the mapping error) every transaction set of a file becomes"
+    )
+    canonical.add_argument("file", type=Path, help="an X12 file (855, 856 are mapped)")
 
 
 def run(args: argparse.Namespace) -> int:
     """parse: 0 when every envelope is right, 1 on envelope errors. ack: 0 when a 997 was written, 1 when the file
-    has no group to acknowledge. Both: 2 when the file cannot be read."""
+    has no group to acknowledge. to-canonical: 0 when every set was mapped and the envelopes are right, else 1.
+    All: 2 when the file cannot be read."""
     try:
         data = args.file.read_bytes()
     except OSError as exc:
@@ -40,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     result = read(data)
     if args.action == "ack":
         return ack(result, args.control_number)
+    if args.action == "to-canonical":
+        return canonical(result)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -81,3 +90,25 @@ def ack(result: ParseResult, first_control_number: int) -> int:
         return 1
     print(text, end="" if text.endswith("\n") else "\n")
     return 0
+
+
+def canonical(result: ParseResult) -> int:
+    """Print `{"sets": [...], "errors": [...]}`: per request its set, kind, PO and the request as the API takes it in
+    JSON, or the set's mapping error; `errors` are the envelope errors. Exit 1 if any set failed or an envelope is
+    wrong."""
+    sets = []
+    for mapped in to_canonical(result):
+        entry: dict[str, object] = {
+            "set_id": mapped.set_id,
+            "control_number": mapped.control_number,
+            "kind": mapped.kind,
+            "reference": mapped.reference,
+        }
+        if isinstance(mapped.request, MappingError):
+            entry["error"] = mapped.request.to_dict() | {"message": str(mapped.request)}
+        else:
+            entry["request"] = mapped.request.model_dump(mode="json")
+        sets.append(entry)
+    errors = [error.to_dict() for error in result.errors]
+    print(json.dumps({"sets": sets, "errors": errors}, indent=2))
+    return 0 if result.ok and sets and all("request" in entry for entry in sets) else 1
