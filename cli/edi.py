@@ -32,7 +32,10 @@ def add_arguments(sub: argparse._SubParsersAction) -> None:
     canonical = esub.add_parser(
         "to-canonical", help="print the API request (or the mapping error) every transaction set of a file becomes"
     )
-    canonical.add_argument("file", type=Path, help="an X12 file (855, 856 are mapped)")
+    canonical.add_argument("file", type=Path, help="an X12 file (855, 856 and 850 are mapped)")
+    canonical.add_argument(
+        "--location", help="the location that ships a customer's 850 when its N1 SF names none (code or GLN)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "ack":
         return ack(result, args.control_number)
     if args.action == "to-canonical":
-        return canonical(result)
+        return canonical(result, args.location)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -92,12 +95,12 @@ def ack(result: ParseResult, first_control_number: int) -> int:
     return 0
 
 
-def canonical(result: ParseResult) -> int:
+def canonical(result: ParseResult, location: str | None = None) -> int:
     """Print `{"sets": [...], "errors": [...]}`: per request its set, kind, PO and the request as the API takes it in
     JSON, or the set's mapping error; `errors` are the envelope errors. Exit 1 if any set failed or an envelope is
     wrong."""
     sets = []
-    for mapped in to_canonical(result):
+    for mapped in to_canonical(result, location):
         entry: dict[str, object] = {
             "set_id": mapped.set_id,
             "control_number": mapped.control_number,

@@ -15,6 +15,7 @@ from cli.corpus import CORPUS
 from cli.main import main
 from shared.adapters.inbound.x12 import read
 from shared.adapters.inbound.x12.canonical import Mapped, MappingError, to_canonical
+from shared.api.order_models import OrderRequest
 from shared.api.purchasing_models import AcknowledgmentRequest, ShipNoticeRequest
 
 X12 = CORPUS / "x12"
@@ -150,6 +151,79 @@ def test_856_crossdock_one_notice_per_order_with_cartons() -> None:
     assert [c.sscc for c in second.cartons] == ["000715670002152111"]
 
 
+def test_850_order_lines_skus_units_dates_and_ship_to() -> None:
+    mapped = to_canonical(read((X12 / "850_EdiEngine_850.OK.edi").read_bytes()), location="DC-EAST")
+    [m] = mapped
+    assert (m.set_id, m.control_number, m.kind, m.reference) == ("850", "000000010", "order", "08292233294")
+    order = m.request
+    assert isinstance(order, OrderRequest)
+    assert order.order_id == "08292233294"  # BEG03
+    assert order.placed_at == datetime(2010, 11, 27, tzinfo=UTC)  # BEG05
+    assert order.deliver_by == date(2010, 12, 14)  # DTM*002
+    # PO1*1*120*EA*9.25*TE*CB*065322-117*PR*RO*VN*AB3542: the vendor's item number VN before the buyer's CB.
+    assert [(x.line, x.sku, x.quantity, x.unit, x.unit_price, x.requested_date, x.location) for x in order.lines] == [
+        (1, "AB3542", 120, "each", "9.25", date(2010, 12, 14), "DC-EAST"),
+        (2, "RD5322", 220, "each", "13.79", date(2010, 12, 14), "DC-EAST"),
+        (3, "XY5266", 126, "each", "10.99", date(2010, 12, 14), "DC-EAST"),
+        (4, "VX2332", 76, "each", "4.35", date(2010, 12, 14), "DC-EAST"),
+        (5, "RV0524", 72, "each", "7.5", date(2010, 12, 14), "DC-EAST"),
+        (6, "DX1875", 696, "each", "9.55", date(2010, 12, 14), "DC-EAST"),
+    ]
+    assert order.ship_to is not None  # N1*ST*XYZ RETAIL, N3*31875 SOLON RD, N4*SOLON*OH*44139
+    assert order.ship_to.model_dump(exclude_none=True) == {
+        "company": "XYZ RETAIL",
+        "address1": "31875 SOLON RD",
+        "city": "SOLON",
+        "region": "OH",
+        "postal_code": "44139",
+    }
+
+
+def test_850_unnumbered_case_lines_and_bill_to() -> None:
+    [m] = to_canonical(read((X12 / "850_x12-types_004010.edi").read_bytes()), location="DC-EAST")
+    order = m.request
+    assert isinstance(order, OrderRequest)
+    assert (order.order_id, order.customer_ref) == ("A99999-01", "1223334444")  # BEG03, N1*BT N104
+    # PO1**16*CA*12.34**CB*000111111*UA*002840022222 ... PO1**1*CA: no PO101, so numbered in file order.
+    assert [(x.line, x.sku, x.quantity, x.unit) for x in order.lines] == [
+        (1, "000111111", 16, "case"),
+        (2, "000555555", 13, "case"),
+        (3, "000666666", 32, "case"),
+        (4, "000874917", 51, "case"),
+        (5, "000874958", 9, "case"),
+        (6, "000874990", 85, "case"),
+        (7, "000875088", 1, "case"),
+    ]
+    assert order.ship_to is not None
+    assert (order.ship_to.company, order.ship_to.city, order.ship_to.region, order.ship_to.postal_code) == (
+        "BUYSNACKS PORT",
+        "ATHENS",
+        "GA",
+        "30603",
+    )
+    assert order.lines[0].requested_date == date(1997, 12, 19)  # DTM*002*19971219
+
+
+def test_850_errors_name_the_segment() -> None:
+    mapped = to_canonical(read((X12 / "810+850_staedi_invoice810_po850_dual.edi").read_bytes()), location="DC-EAST")
+    assert [(m.set_id, m.control_number, m.ok) for m in mapped] == [
+        ("810", "000000001", False),
+        ("810", "000000002", False),
+        ("850", "000191240", False),
+    ]
+    error = mapped[2].request
+    assert isinstance(error, MappingError)
+    assert (error.segment, "requested date" in error.reason) == ("DTM", True)  # no DTM in that 850
+
+    data = (X12 / "850_EdiEngine_850.OK.edi").read_bytes()
+    error = _error(data)  # no default location and no N1 SF
+    assert (error.segment, error.position) == ("N1", 4)
+    broken = data.replace(b"PO1*3*126*EA*", b"PO1*3*126*ZZ*")
+    [m] = to_canonical(read(broken), location="DC-EAST")
+    assert isinstance(m.request, MappingError)
+    assert (m.request.element, m.request.position) == ("PO103", 21)
+
+
 def test_other_sets_are_reported_unmapped() -> None:
     error = _error((X12 / "997_staedi_simple997.edi").read_bytes())
     assert (error.set_id, error.segment, error.element) == ("997", "ST", "ST01")
@@ -167,4 +241,7 @@ def test_cli_to_canonical(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
     assert main(["edi", "to-canonical", str(X12 / "856_node-x12_856.edi")]) == 1
     [entry] = json.loads(capsys.readouterr().out)["sets"]
     assert entry["error"]["segment"] == "DTM" and "request" not in entry
+    assert main(["edi", "to-canonical", str(X12 / "850_node-x12_850.edi"), "--location", "DC-EAST"]) == 0
+    [entry] = json.loads(capsys.readouterr().out)["sets"]
+    assert (entry["kind"], entry["request"]["order_id"]) == ("order", "08292233294")
     assert main(["edi", "to-canonical", str(tmp_path / "missing.edi")]) == 2

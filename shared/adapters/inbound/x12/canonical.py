@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from shared.adapters.inbound.x12.model import Group, Interchange, ParseResult, Transaction
+from shared.api.order_models import OrderRequest
 from shared.api.purchasing_models import (
     AckLineRequest,
     AcknowledgmentRequest,
@@ -65,8 +66,16 @@ CANCELLING_PURPOSES = ("01", "03")
 
 M = TypeVar("M", bound=BaseModel)
 
+# PO1 product id qualifiers (element 235), in the order one is taken as the SKU: ours (SK, vendor's part VP/VN)
+# before the buyer's (BP, IN, CB) before the GTINs (UP, UA, EN).
+PRODUCT_QUALIFIERS = ("SK", "VP", "VN", "BP", "IN", "CB", "UP", "UA", "EN")
+# DTM qualifiers of an 850: requested ship (010) is the line's requested date, else requested delivery (002);
+# 002 is also the order's deliver-by.
+REQUESTED_SHIP, REQUESTED_DELIVERY = "010", "002"
+
 ACKNOWLEDGMENT = "acknowledgment"
 SHIP_NOTICE = "ship_notice"
+ORDER = "order"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,17 +149,18 @@ class _Seg:
         return value
 
 
-def to_canonical(result: ParseResult) -> list[Mapped]:
-    """Every transaction set of every group, in file order, as the requests it becomes (or its error)."""
+def to_canonical(result: ParseResult, location: str | None = None) -> list[Mapped]:
+    """Every transaction set of every group, in file order, as the requests it becomes (or its error). `location`
+    is the location that ships a customer's 850 when its N1 SF does not name one (the partner's default)."""
     mapped: list[Mapped] = []
     for interchange in result.interchanges:
         for group in interchange.groups:
             for tx in group.transactions:
-                mapped.extend(_map_set(tx, group, interchange))
+                mapped.extend(_map_set(tx, group, interchange, location))
     return mapped
 
 
-def _map_set(tx: Transaction, group: Group, interchange: Interchange) -> list[Mapped]:
+def _map_set(tx: Transaction, group: Group, interchange: Interchange, location: str | None) -> list[Mapped]:
     segments = [_Seg(s, tx.position + 1 + i) for i, s in enumerate(tx.segments)]
     try:
         if tx.set_id == "855":
@@ -161,13 +171,16 @@ def _map_set(tx: Transaction, group: Group, interchange: Interchange) -> list[Ma
                 Mapped(tx.set_id, tx.control_number, SHIP_NOTICE, po, notice)
                 for po, notice in _ship_notices(segments, tx)
             ]
+        if tx.set_id == "850":
+            order_id, order = _order(segments, tx, location)
+            return [Mapped(tx.set_id, tx.control_number, ORDER, order_id, order)]
         raise _Refused("ST", tx.position, f"transaction set {tx.set_id} is not mapped to a canonical request", "ST01")
     except _Refused as r:
         error = MappingError(tx.set_id, tx.control_number, r.segment, r.position, r.reason, r.element)
         return [Mapped(tx.set_id, tx.control_number, _KINDS.get(tx.set_id, "unmapped"), None, error)]
 
 
-_KINDS = {"855": ACKNOWLEDGMENT, "856": SHIP_NOTICE}
+_KINDS = {"855": ACKNOWLEDGMENT, "856": SHIP_NOTICE, "850": ORDER}
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -179,9 +192,10 @@ def _first(segments: list[_Seg], seg_id: str, tx: Transaction, what: str) -> _Se
 
 
 def _date(seg: _Seg, n: int) -> date:
+    """CCYYMMDD, or YYMMDD as releases before 004010 write it (years 00-68 are 20xx, as Python reads %y)."""
     value = seg.need(n, "the date")
     try:
-        return datetime.strptime(value, "%Y%m%d").date()
+        return datetime.strptime(value, "%Y%m%d" if len(value) == 8 else "%y%m%d").date()
     except ValueError:
         raise _Refused(seg.id, seg.position, f"'{value}' is not a date CCYYMMDD", f"{seg.id}{n:02d}") from None
 
@@ -446,3 +460,101 @@ def _carton(
             contents[line] = contents.get(line, 0) + quantity
     data = {"sscc": sscc, "lines": [{"line": n, "quantity": q} for n, q in contents.items()]}
     return _validated(CartonRequest, data, man)
+
+
+# -------------------------------------------------------------------------------------------------- 850
+def _order(segments: list[_Seg], tx: Transaction, location: str | None) -> tuple[str, OrderRequest]:
+    """BEG (BEG03 the order id, BEG05 when placed, at 00:00 UTC), CUR, DTM 010/002, N1 ST (+ N3/N4) the ship-to,
+    N1 SF's GLN (N103 UL) or `location` the shipping location, N1 BY/BT N104 the customer reference, PO1 lines (a
+    DTM after a PO1 is that line's). PO101 empty on every line: the lines are numbered in file order."""
+    beg = _first(segments, "BEG", tx, "beginning segment for purchase order")
+    if beg.el(1) in CANCELLING_PURPOSES:
+        reason = f"purpose {beg.el(1)} withdraws an order; cancelling is not an order request"
+        raise _Refused("BEG", beg.position, reason, "BEG01")
+    order_id = beg.need(3, "the purchase order number")
+    placed_at = datetime.combine(_date(beg, 5), time(0, 0), tzinfo=UTC)
+    first_line = next((i for i, s in enumerate(segments) if s.id == "PO1"), len(segments))
+    header = segments[:first_line]
+    parties = _parties(header)
+    ship_from = parties.get("SF")
+    location = (ship_from.el(4) if ship_from and ship_from.el(3) == "UL" else "") or location
+    if not location:
+        raise _Refused("N1", beg.position, "no shipping location: no N1 SF with a GLN (UL), no default location given")
+    header_dates = {s.el(1): s for s in header if s.id == "DTM"}
+    loops = list(_po1_loops(segments))
+    if not loops:
+        raise _Refused("PO1", beg.position, "no PO1 line: an order needs at least one line")
+    numbered = [bool(po1.el(1)) for po1, _ in loops]
+    if any(numbered) and not all(numbered):
+        po1 = loops[numbered.index(False)][0]
+        raise _Refused("PO1", po1.position, "some lines have a PO101 line number and this one has none", "PO101")
+    lines = []
+    for n, (po1, body) in enumerate(loops, start=1):
+        dates = header_dates | {s.el(1): s for s in body if s.id == "DTM"}
+        requested = dates.get(REQUESTED_SHIP) or dates.get(REQUESTED_DELIVERY)
+        if requested is None:
+            raise _Refused("DTM", po1.position, "no requested date (DTM 010 or 002) for the line, nor for the order")
+        line: dict[str, Any] = {
+            "line": _line_number(po1, 1) if numbered[0] else n,
+            "sku": _product_id(po1),
+            "location": location,
+            "quantity": _quantity(po1, 2),
+            "unit": _unit(po1, 3),
+            "requested_date": _date(requested, 2),
+        }
+        if po1.el(4):
+            line["unit_price"] = po1.el(4)
+        lines.append(line)
+    data: dict[str, Any] = {"order_id": order_id, "placed_at": placed_at, "lines": lines}
+    if REQUESTED_DELIVERY in header_dates:
+        data["deliver_by"] = _date(header_dates[REQUESTED_DELIVERY], 2)
+    cur = next((s for s in header if s.id == "CUR" and s.el(2)), None)
+    if cur is not None:
+        data["currency"] = cur.el(2)
+    buyer = parties.get("BY") or parties.get("BT")
+    if buyer is not None and buyer.el(4):
+        data["customer_ref"] = buyer.el(4)
+    if "ST" in parties:
+        data["ship_to"] = _ship_to(parties["ST"], header)
+    return order_id, _validated(OrderRequest, data, beg)
+
+
+def _parties(header: list[_Seg]) -> dict[str, _Seg]:
+    """The first N1 of each entity code (N101) in the header."""
+    parties: dict[str, _Seg] = {}
+    for s in header:
+        if s.id == "N1" and s.el(1):
+            parties.setdefault(s.el(1), s)
+    return parties
+
+
+def _ship_to(n1: _Seg, header: list[_Seg]) -> dict[str, Any]:
+    """N1 ST (the name as `company`) with the N3/N4 that follow it, up to the next N1."""
+    after = header[header.index(n1) + 1 :]
+    loop = after[: next((i for i, s in enumerate(after) if s.id == "N1"), len(after))]
+    n3 = next((s for s in loop if s.id == "N3"), None)
+    n4 = next((s for s in loop if s.id == "N4"), None)
+    fields = {
+        "company": n1.el(2),
+        "address1": n3.el(1) if n3 else "",
+        "address2": n3.el(2) if n3 else "",
+        "city": n4.el(1) if n4 else "",
+        "region": n4.el(2) if n4 else "",
+        "postal_code": n4.el(3) if n4 else "",
+        "country": n4.el(4) if n4 else "",
+    }
+    return {k: v for k, v in fields.items() if v}
+
+
+def _product_id(po1: _Seg) -> str:
+    """The id of the first qualifier of PRODUCT_QUALIFIERS found in the PO106/107, PO108/109... pairs, as the SKU
+    (the API path resolves cross-references)."""
+    ids: dict[str, str] = {}
+    for n in range(6, len(po1.elements), 2):
+        if po1.el(n) and po1.el(n + 1):
+            ids.setdefault(po1.el(n), po1.el(n + 1))
+    found = next((ids[q] for q in PRODUCT_QUALIFIERS if q in ids), None)
+    if found is None:
+        known = "/".join(PRODUCT_QUALIFIERS)
+        raise _Refused("PO1", po1.position, f"no product id with a qualifier {known}", "PO106")
+    return found
