@@ -35,7 +35,7 @@ import pyx12.x12file
 
 from bench.common import write_json
 from shared.adapters.inbound.x12 import read
-from tests.unit.x12_corpus import EXPECTED, MALFORMED, X12
+from tests.unit.x12_corpus import EXPECTED, MALFORMED, X12, shape
 
 Shape = list[tuple[Any, ...]]
 READERS = ("ours", "pyx12")
@@ -58,24 +58,7 @@ def parse_pyx12(data: bytes) -> Any:
 
 
 def shape_ours(result: Any) -> tuple[Shape, list[str]]:
-    shape = [
-        (
-            ic.control_number,
-            ic.version,
-            (ic.sender.qualifier, ic.sender.id),
-            [
-                (
-                    g.functional_id,
-                    g.control_number,
-                    g.version,
-                    [(t.set_id, t.control_number, t.segment_count) for t in g.transactions],
-                )
-                for g in ic.groups
-            ],
-        )
-        for ic in result.interchanges
-    ]
-    return shape, [f"{e.kind}: {e.message}" for e in result.errors]
+    return shape(result), [f"{e.kind}: {e.message}" for e in result.errors]
 
 
 def shape_pyx12(result: Any) -> tuple[Shape, list[str]]:

@@ -11,7 +11,7 @@ import pytest
 
 from cli.main import main
 from shared.adapters.inbound.x12 import ERROR_KINDS, read
-from tests.unit.x12_corpus import EXPECTED, MALFORMED, X12
+from tests.unit.x12_corpus import EXPECTED, MALFORMED, X12, shape
 
 MULTI_TX = (X12 / "855_staedi_multi-tx.edi").read_bytes()
 
@@ -19,23 +19,7 @@ MULTI_TX = (X12 / "855_staedi_multi-tx.edi").read_bytes()
 def _shape(data: bytes) -> list[tuple]:
     result = read(data)
     assert result.errors == []
-    return [
-        (
-            ic.control_number,
-            ic.version,
-            (ic.sender.qualifier, ic.sender.id),
-            [
-                (
-                    g.functional_id,
-                    g.control_number,
-                    g.version,
-                    [(t.set_id, t.control_number, t.segment_count) for t in g.transactions],
-                )
-                for g in ic.groups
-            ],
-        )
-        for ic in result.interchanges
-    ]
+    return shape(result)
 
 
 def test_every_corpus_file_is_read_or_refused_and_none_is_left_out():

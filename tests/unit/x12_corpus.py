@@ -6,6 +6,8 @@ against the same values."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from cli.corpus import CORPUS
 
 X12 = CORPUS / "x12"
@@ -103,3 +105,25 @@ EXPECTED = {
 }
 # The one file whose ISA16 is missing: right when refused.
 MALFORMED = "850_EDI.Net_issue135_malformed-ISA16.edi"
+
+
+def shape(result: Any) -> list[tuple[Any, ...]]:
+    """What EXPECTED holds for a file, taken from a `ParseResult`: per interchange its ISA13, ISA12, sender, and
+    per group its GS01, GS06, GS08 and (ST01, ST02, segments counted)."""
+    return [
+        (
+            ic.control_number,
+            ic.version,
+            (ic.sender.qualifier, ic.sender.id),
+            [
+                (
+                    g.functional_id,
+                    g.control_number,
+                    g.version,
+                    [(t.set_id, t.control_number, t.segment_count) for t in g.transactions],
+                )
+                for g in ic.groups
+            ],
+        )
+        for ic in result.interchanges
+    ]
