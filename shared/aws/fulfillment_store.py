@@ -132,7 +132,6 @@ class FlowRecord:
     exception: dict[str, Any] | None = None
     timeline: tuple[TimelineEntry, ...] = ()
     allocation: dict[int, int] | None = None  # line -> units reserved, when a split reserved less than ordered
-    extra: dict[str, Any] = field(default_factory=dict)  # attributes written by `advance(set=...)` not named above
     # The item as read (plain values): what `advance` applies a transaction's changes to instead of reading it back.
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -151,27 +150,6 @@ class FlowRecord:
     @property
     def cancel_requested(self) -> bool:
         return self.cancel is not None
-
-
-_NAMED = {
-    "status",
-    "version",
-    "correlation_id",
-    "step",
-    "status_at",
-    "waiting",
-    "cancel",
-    "reservation_id",
-    "backorder_rounds",
-    "split_into",
-    "pick",
-    "shipment",
-    "exception",
-    "timeline",
-    "allocation",
-    "pk",
-    "sk",
-}
 
 
 def record_from_item(item: Mapping[str, Any]) -> FlowRecord:
@@ -200,7 +178,6 @@ def record_from_data(data: dict[str, Any]) -> FlowRecord:
         exception=data.get("exception"),
         timeline=tuple(TimelineEntry.from_data(e) for e in data.get("timeline") or ()),
         allocation={int(k): int(v) for k, v in allocation.items()} if allocation is not None else None,
-        extra={k: v for k, v in data.items() if k not in _NAMED and k not in CustomerOrder.model_fields},
         raw=data,
     )
 

@@ -24,26 +24,13 @@ from shared.domain import reservations as r
 from shared.domain.inventory_position import Position
 from shared.services.inventory_ingest import RequestMeta
 from shared.services.reservations import ReservationService
+from tests.flows.order_flow_fixtures import count_stock
 
 PATH = "/v1/reservations"
 PROBLEM = "urn:distrosync:problem:"
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def count_stock(rt, client, sku: str, on_hand: int, *, location: str = "DC-EAST", sequence: int = 1) -> None:
-    body = {
-        "sku": sku,
-        "location": location,
-        "on_hand": on_hand,
-        "reason": "cycle_count",
-        "sequence": sequence,
-        "occurred_at": utcnow().isoformat(),
-    }
-    reply = client.post("/v1/inventory/adjustments", body)
-    assert reply.status == 202, reply.body
-    rt.drain()
-
-
 def position(client, sku: str, location: str = "DC-EAST") -> dict:
     reply = client.get(f"/v1/inventory/{sku}", {"location": location})
     assert reply.status == 200, reply.body
