@@ -3,7 +3,7 @@
 `python -m bench.edi_parse <seconds> <out.json>`, run by `python -m bench` in a fresh process. Both readers get
 the file's bytes and stop at the same point: every segment split into elements and the envelope checked.
 
-- ours: `shared.adapters.inbound.x12.read(bytes)`;
+- ours: `shared.adapters.x12.read(bytes)`;
 - pyx12: the bytes decoded as Latin-1 (one character per byte, no decoding error of its own: pyx12 opens a path
   as ASCII), `X12Reader` over a StringIO, every segment iterated (pyx12 splits it into elements and checks
   ISA/GS/ST control numbers and counts as it goes), `cleanup()` for the missing trailers, `pop_errors()`.
@@ -34,7 +34,7 @@ import pyx12.errors
 import pyx12.x12file
 
 from bench.common import write_json
-from shared.adapters.inbound.x12 import read
+from shared.adapters.x12 import read
 from tests.unit.x12_corpus import EXPECTED, MALFORMED, X12, shape
 
 Shape = list[tuple[Any, ...]]

@@ -276,7 +276,7 @@ def _edi_section(e: dict[str, Any]) -> list[str]:
     ]
     lines.append(f"   ({e['method']})")
     lines.append(f"   {'':<36}{'right':>7}{'MB/s':>8}{'MB/s CPU':>10}{'MB/s, all files':>17}")
-    for name, r in (("ours (shared.adapters.inbound.x12)", ours), ("pyx12 X12Reader", theirs)):
+    for name, r in (("ours (shared.adapters.x12)", ours), ("pyx12 X12Reader", theirs)):
         both, every = r["files_both_right"], r["all_files"]
         lines.append(
             f"   {name:<36}{r['right']:>4}/{e['file_count']:<2}{both['mb_per_s']:>8.2f}{both['mb_per_cpu_s']:>10.2f}"

@@ -10,9 +10,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shared.adapters.inbound.x12 import ParseResult, read
-from shared.adapters.inbound.x12.ack import counting_from, write_acks
-from shared.adapters.inbound.x12.canonical import MappingError, to_canonical
+from shared.adapters.x12 import ParseResult, read
+from shared.adapters.x12.ack import counting_from, write_acks
+from shared.adapters.x12.canonical import MappingError, to_canonical
 
 
 def add_arguments(sub: argparse._SubParsersAction) -> None:

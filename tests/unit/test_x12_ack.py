@@ -12,9 +12,9 @@ import pytest
 
 from cli.corpus import CORPUS
 from cli.main import main
-from shared.adapters.inbound.x12 import Party, Separators, read
-from shared.adapters.inbound.x12.ack import counting_from, write_acks
-from shared.adapters.inbound.x12.writer import OutGroup, OutInterchange, OutTransaction, write
+from shared.adapters.x12 import Party, Separators, read
+from shared.adapters.x12.ack import counting_from, write_acks
+from shared.adapters.x12.writer import OutGroup, OutInterchange, OutTransaction, write
 
 X12 = CORPUS / "x12"
 WHEN = datetime(2026, 11, 27, 9, 5, tzinfo=UTC)

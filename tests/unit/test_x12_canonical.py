@@ -1,4 +1,4 @@
-"""Inbound X12 sets -> the API's request models (shared/adapters/inbound/x12/canonical.py), on the corpus files as
+"""Inbound X12 sets -> the API's request models (shared/adapters/x12/canonical.py), on the corpus files as
 partners wrote them, on hand-made broken copies, and once through `distrosync edi to-canonical`.
 
 Every expected value below is read off the files (BAK, PO1/ACK/SCH, BSN, HL, PRF, TD5, REF, DTM, MAN, SN1)."""
@@ -13,8 +13,8 @@ import pytest
 
 from cli.corpus import CORPUS
 from cli.main import main
-from shared.adapters.inbound.x12 import read
-from shared.adapters.inbound.x12.canonical import Mapped, MappingError, to_canonical
+from shared.adapters.x12 import read
+from shared.adapters.x12.canonical import Mapped, MappingError, to_canonical
 from shared.api.order_models import OrderRequest
 from shared.api.purchasing_models import AcknowledgmentRequest, ShipNoticeRequest
 

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from cli.main import main
-from shared.adapters.inbound.x12 import ERROR_KINDS, read
+from shared.adapters.x12 import ERROR_KINDS, read
 from tests.unit.x12_corpus import EXPECTED, MALFORMED, X12, shape
 
 MULTI_TX = (X12 / "855_staedi_multi-tx.edi").read_bytes()

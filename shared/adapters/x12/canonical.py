@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from shared.adapters.inbound.x12.model import Group, Interchange, ParseResult, Transaction
+from shared.adapters.x12.model import Group, Interchange, ParseResult, Transaction
 from shared.api.order_models import OrderRequest
 from shared.api.purchasing_models import (
     AckLineRequest,

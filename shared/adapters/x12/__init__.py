@@ -1,6 +1,7 @@
-"""X12 EDI inbound: the reader (envelopes, delimiters, envelope checks) and its result model."""
+"""X12 EDI: the reader (envelopes, delimiters, envelope checks) and its result model, the writer, the 997, the
+mappings to canonical requests and the outbound documents."""
 
-from shared.adapters.inbound.x12.model import (
+from shared.adapters.x12.model import (
     ERROR_KINDS,
     EnvelopeError,
     Group,
@@ -10,7 +11,7 @@ from shared.adapters.inbound.x12.model import (
     Separators,
     Transaction,
 )
-from shared.adapters.inbound.x12.reader import decode, read
+from shared.adapters.x12.reader import decode, read
 
 __all__ = [
     "ERROR_KINDS",

@@ -10,7 +10,7 @@ input. The rules are in docs/edi.md.
 
 from __future__ import annotations
 
-from shared.adapters.inbound.x12.model import (
+from shared.adapters.x12.model import (
     GE_CONTROL_NUMBER,
     GE_MISSING,
     GE_TRANSACTION_COUNT,

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.adapters.inbound.x12.model import (
+from shared.adapters.x12.model import (
     GE_CONTROL_NUMBER,
     GE_MISSING,
     GE_TRANSACTION_COUNT,
@@ -41,7 +41,7 @@ from shared.adapters.inbound.x12.model import (
     Party,
     Transaction,
 )
-from shared.adapters.inbound.x12.writer import OutGroup, OutInterchange, OutTransaction, write
+from shared.adapters.x12.writer import OutGroup, OutInterchange, OutTransaction, write
 
 # AK502..AK506 (X12 element 718) for the reader's transaction set errors.
 SET_CODES = {SE_MISSING: "2", SE_CONTROL_NUMBER: "3", SE_SEGMENT_COUNT: "4"}

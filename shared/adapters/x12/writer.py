@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.adapters.inbound.x12.model import Party, Separators
+from shared.adapters.x12.model import Party, Separators
 
 _REPETITION_FROM = "00402"  # ISA11 is the repetition separator from this version on, "U" (US standards) before
 _LINE_BREAKS = "\r\n"
