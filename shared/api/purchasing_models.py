@@ -186,6 +186,31 @@ class ShipNoticeResult(BaseModel):
     event_ids: list[str] = Field(default_factory=list)
 
 
+# ------------------------------------------------------------------------------------------ supplier invoices
+class InvoiceLineRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line: LineNumber = Field(description="The PO line invoiced.")
+    sku: Sku | None = Field(default=None, description="As the supplier names it; checked against the PO line.")
+    quantity: Quantity = Field(description="Invoiced, in `unit`.")
+    unit: Unit = EACH
+    unit_price: Price = Field(description="Price per `unit`.")
+
+
+class SupplierInvoiceRequest(BaseModel):
+    """A supplier's invoice against one PO (an 810, or the supplier portal), kept for three-way matching
+    against what was ordered and what was received."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    invoice_id: DocumentId = Field(examples=["INV-1001"])
+    invoice_date: date
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", examples=["USD"])
+    total: Price | None = Field(default=None, description="The invoice's stated total (checked against its lines).")
+    terms: str | None = Field(default=None, max_length=256, description="Payment terms as written.")
+    lines: list[InvoiceLineRequest] = Field(min_length=1, max_length=999)
+
+
 # ----------------------------------------------------------------------------------------------- lead times
 class LeadTimeRequest(BaseModel):
     """Orders updates by `sequence`; given only `effective_at`, its epoch milliseconds are the sequence."""

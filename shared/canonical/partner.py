@@ -28,6 +28,7 @@ PartnerKind = Literal[
     "planning",
     "tms",
     "portal",
+    "customer",
 ]
 PARTNER_KINDS: tuple[str, ...] = PartnerKind.__args__  # type: ignore[attr-defined]
 ScopeKind = Literal["location", "supplier", "channel"]
@@ -105,6 +106,65 @@ class CarrierSettings(BaseModel):
     )
 
 
+X12SetId = Literal["810", "846", "850", "855", "856", "940", "945", "214", "997"]
+X12_INBOUND_SETS: tuple[str, ...] = ("810", "846", "850", "855", "856", "945", "214", "997")
+X12_OUTBOUND_SETS: tuple[str, ...] = ("850", "940", "997")
+_DELIMITER = r"^[^A-Za-z0-9 ]$"
+
+
+class EdiSettings(BaseModel):
+    """A trading partner profile (docs/edi.md, "Trading partner profiles"): how the partner is named in X12
+    envelopes, what it sends and receives, what distrosync emits to it and when its 997s are due.
+
+    Inbound interchanges must come from (`isa_qualifier`, `isa_id`); everything the partner sends is read with the
+    delimiters its own ISA declares. Outbound interchanges use `version`/`gs_version` and the separators here,
+    with control numbers from the partner's sequences (ISA13, GS06, ST02, advanced atomically)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    isa_qualifier: str = Field(pattern=r"^[A-Z0-9]{2}$", examples=["ZZ"], description="ISA05/07 of the partner.")
+    isa_id: str = Field(min_length=1, max_length=15, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._\-]*$")
+    gs_id: str = Field(min_length=2, max_length=15, description="GS02/03 of the partner.")
+    our_isa_qualifier: str = Field(default="ZZ", pattern=r"^[A-Z0-9]{2}$")
+    our_isa_id: str = Field(default="DISTROSYNC", min_length=1, max_length=15)
+    our_gs_id: str = Field(default="DISTROSYNC", min_length=2, max_length=15)
+    version: str = Field(default="00401", pattern=r"^00[2-5]\d\d$", description="ISA12 emitted.")
+    gs_version: str = Field(default="004010", pattern=r"^00[3-5]0[0-9]0[A-Z0-9]*$", description="GS08 emitted.")
+    element_separator: str = Field(default="*", pattern=_DELIMITER)
+    component_separator: str = Field(default=">", pattern=_DELIMITER)
+    segment_terminator: str = Field(default="~", pattern=r"^[^A-Za-z0-9 ]$")
+    repetition_separator: str = Field(default="^", pattern=_DELIMITER, description="ISA11 from 00402 on.")
+    line_break: bool = Field(default=True, description="A line break after each emitted segment terminator.")
+    inbound_sets: list[X12SetId] = Field(default_factory=list, description="Sets accepted from the partner.")
+    outbound_sets: list[X12SetId] = Field(default_factory=list, description="Sets sent to the partner (850, 940).")
+    ack_due_hours: int = Field(
+        default=24, ge=0, le=720, description="A 997 for what we send is due within this; 0: none expected."
+    )
+    test: bool = Field(default=False, description="ISA15 T on what we send; inbound ISA15 must match.")
+    default_location: LocationCode | None = Field(
+        default=None, description="Where an 850/846/945 without a ship-from location counts."
+    )
+    transit_days: int | None = Field(
+        default=None, ge=0, le=120, description="856 without an ETA: ETA = ship date + this many days."
+    )
+
+    @model_validator(mode="after")
+    def _sets_and_delimiters(self) -> EdiSettings:
+        bad_in = [s for s in self.inbound_sets if s not in X12_INBOUND_SETS]
+        bad_out = [s for s in self.outbound_sets if s not in X12_OUTBOUND_SETS]
+        if bad_in or bad_out:
+            raise ValueError(
+                f"sets not supported: inbound {bad_in or '-'}, outbound {bad_out or '-'} "
+                f"(inbound: {', '.join(X12_INBOUND_SETS)}; outbound: {', '.join(X12_OUTBOUND_SETS)})"
+            )
+        used = [self.element_separator, self.component_separator, self.segment_terminator]
+        if self.version >= "00402":
+            used.append(self.repetition_separator)
+        if len(set(used)) != len(used):
+            raise ValueError(f"the delimiters must differ: {used}")
+        return self
+
+
 OutboundAdapter = Literal["erpnext", "webhook"]
 OUTBOUND_ADAPTERS: tuple[str, ...] = OutboundAdapter.__args__  # type: ignore[attr-defined]
 
@@ -144,6 +204,7 @@ class Partner(BaseModel):
     channel: ChannelSettings | None = None
     carrier: CarrierSettings | None = None
     outbound: OutboundSettings | None = None
+    edi: EdiSettings | None = None
 
     @model_validator(mode="after")
     def _channel_settings_only_for_channels(self) -> Partner:

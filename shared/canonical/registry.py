@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.canonical import fulfillment, orders, purchasing, supplier
+from shared.canonical import edi, fulfillment, orders, purchasing, supplier
 from shared.canonical.channel import AvailabilityChanged, ChannelInventoryReported, InventoryDiscrepancyDetected
 from shared.canonical.envelope import EventData
 from shared.canonical.inventory import (
@@ -44,5 +44,6 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         *purchasing.EVENTS,
         *orders.EVENTS,
         *fulfillment.EVENTS,
+        *edi.EVENTS,
     )
 }

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from shared.services.inventory_ingest import RequestMeta
     from shared.services.master_data import MasterData
 
-ORDERING_KINDS = ("channel", "erp")
+ORDERING_KINDS = ("channel", "erp", "customer")
 ATTEMPTS = 4
 PRICE_QUANTUM = Decimal("0.000001")
 _EVENT_NAMESPACE = uuid.UUID("0b6f3c1e-4c57-4b8e-9d0a-4f1f2a9c7e21")

@@ -73,9 +73,15 @@ PRODUCT_QUALIFIERS = ("SK", "VP", "VN", "BP", "IN", "CB", "UP", "UA", "EN")
 # 002 is also the order's deliver-by.
 REQUESTED_SHIP, REQUESTED_DELIVERY = "010", "002"
 
-ACKNOWLEDGMENT = "acknowledgment"
-SHIP_NOTICE = "ship_notice"
-ORDER = "order"
+# What each mapped request is (`Mapped.kind`), hence which flow it goes to (docs/edi.md, "Gateway").
+ACKNOWLEDGMENT = "acknowledgment"  # 855 -> AcknowledgmentRequest, reference = PO number
+SHIP_NOTICE = "ship_notice"  # 856 -> ShipNoticeRequest, reference = PO number
+ORDER = "order"  # 850 -> OrderRequest, reference = order id
+INVOICE = "invoice"  # 810 -> SupplierInvoiceRequest, reference = PO number
+INVENTORY_ADVICE = "inventory_advice"  # 846 -> SnapshotRequest, reference = the location
+SHIPPING_ADVICE = "shipping_advice"  # 945 -> PickCompleteRequest, reference = order id
+CARRIER_MILESTONE = "carrier_milestone"  # 214 -> TrackingEvent, reference = tracking number
+FUNCTIONAL_ACK = "functional_ack"  # 997 -> FunctionalAck, reference = the group control number acknowledged
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,9 @@ class Group:
     control_number: str
     position: int
     transactions: list[Transaction] = field(default_factory=list)
+    date: str = ""  # GS04 as written (CCYYMMDD, or YYMMDD before 004010)
+    time: str = ""  # GS05 as written (HHMM[SS[d..]])
+    claimed_count: int | None = None  # GE01 as the sender wrote it (None: no GE, or not a number)
 
     def to_dict(self) -> dict[str, Any]:
         return {
