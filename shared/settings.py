@@ -26,6 +26,8 @@ class IngressSettings:
     orders_table: str = ""
     data_key_arn: str = ""
     order_flow_state_machine_arn: str = ""
+    edi_bucket: str = ""
+    edi_table: str = ""
     signature_max_skew_seconds: int = 300
     max_body_bytes: int = 1024 * 1024
 
@@ -43,6 +45,8 @@ class IngressSettings:
             orders_table=_required("ORDERS_TABLE_NAME"),
             data_key_arn=_required("DATA_KEY_ARN"),
             order_flow_state_machine_arn=_required("ORDER_FLOW_STATE_MACHINE_ARN"),
+            edi_bucket=_required("EDI_BUCKET_NAME"),
+            edi_table=_required("EDI_TABLE_NAME"),
             signature_max_skew_seconds=int(os.environ.get("SIGNATURE_MAX_SKEW_SECONDS", "300")),
             max_body_bytes=int(os.environ.get("MAX_BODY_BYTES", str(1024 * 1024))),
         )
@@ -155,3 +159,34 @@ class OrderStarterSettings:
         return cls(
             state_machine_arn=_required("STATE_MACHINE_ARN"), timers_json=os.environ.get("ORDER_FLOW_TIMERS", "")
         )
+
+
+@dataclass(frozen=True)
+class EdiOutboundSettings:
+    """The EDI outbound function (functions/edi_outbound): 850/940 files for trading partners."""
+
+    partners_table: str
+    edi_table: str
+    edi_bucket: str
+    event_bus_name: str
+
+    @classmethod
+    def from_env(cls) -> EdiOutboundSettings:
+        return cls(
+            partners_table=_required("PARTNERS_TABLE_NAME"),
+            edi_table=_required("EDI_TABLE_NAME"),
+            edi_bucket=_required("EDI_BUCKET_NAME"),
+            event_bus_name=_required("EVENT_BUS_NAME"),
+        )
+
+
+@dataclass(frozen=True)
+class EdiAckOverdueSettings:
+    """The 997-due sweep (functions/edi_ack_overdue)."""
+
+    edi_table: str
+    event_bus_name: str
+
+    @classmethod
+    def from_env(cls) -> EdiAckOverdueSettings:
+        return cls(edi_table=_required("EDI_TABLE_NAME"), event_bus_name=_required("EVENT_BUS_NAME"))
