@@ -1,7 +1,10 @@
 """X12 writer: interchanges -> text with the separators and terminator given, envelopes counted and padded.
 
-Pure Python, no AWS. The caller passes the control numbers (ISA13, GS06, ST02) and the moment written; profiles and
-atomic sequences are later work (#6 item 3). What is written reads back through `read()` with no envelope errors.
+Pure Python, no AWS. The caller passes the control numbers (ISA13, GS06, ST02: the gateway takes them from the
+partner's sequences, `EdiStore.allocate`) and the moment written. What is written reads back through `read()` with no
+envelope errors. An interchange may carry TA1 segments (interchange acknowledgments) between its ISA and its first
+GS, the only place X12 allows a segment outside a functional group; an interchange of TA1s only has IEA01 = 0 (the
+reader does not know TA1 yet and reports it as outside a transaction set).
 A value that contains one of the delimiters, or an ISA id wider than its field, is refused with `ValueError`:
 the writer never emits a file its partner would split differently.
 """
@@ -41,7 +44,8 @@ class OutGroup:
 
 @dataclass(frozen=True, slots=True)
 class OutInterchange:
-    """One interchange to write. `version` is ISA12; `ack_requested` is ISA14 (a TA1); `test` makes ISA15 "T"."""
+    """One interchange to write. `version` is ISA12; `ack_requested` is ISA14 (a TA1); `test` makes ISA15 "T";
+    `acknowledgments` are TA1 segments (each its elements, "TA1" first) written before the groups."""
 
     sender: Party
     receiver: Party
@@ -53,6 +57,7 @@ class OutInterchange:
     test: bool = False
     authorization: tuple[str, str] = ("00", "")  # ISA01/ISA02
     security: tuple[str, str] = ("00", "")  # ISA03/ISA04
+    acknowledgments: Sequence[Sequence[str]] = ()
 
 
 def write(interchanges: Sequence[OutInterchange], when: datetime, *, line_break: str = "") -> str:
@@ -86,6 +91,10 @@ def _interchange(ic: OutInterchange, when: datetime, line_break: str) -> str:
     ]
     _check_values(isa[1:11] + isa[12:], seps)  # ISA11 is the repetition separator itself
     out = [seps.element.join(isa) + seps.element + seps.component + end]
+    for ta1 in ic.acknowledgments:
+        if not ta1 or ta1[0] != "TA1":
+            raise ValueError(f"only TA1 segments may stand outside a functional group, not {list(ta1)[:1]!r}")
+        out.append(_segment(list(ta1), seps, end))
     for group in ic.groups:
         out.append(_group(group, when, seps, end))
     out.append(_segment(["IEA", str(len(ic.groups)), control], seps, end))
