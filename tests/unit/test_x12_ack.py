@@ -13,7 +13,7 @@ import pytest
 from cli.corpus import CORPUS
 from cli.main import main
 from shared.adapters.x12 import Party, Separators, read
-from shared.adapters.x12.ack import counting_from, write_acks
+from shared.adapters.x12.ack import NOT_SUPPORTED, SEGMENTS_IN_ERROR, counting_from, write_acks
 from shared.adapters.x12.writer import OutGroup, OutInterchange, OutTransaction, write
 
 X12 = CORPUS / "x12"
@@ -183,3 +183,85 @@ def test_a_segment_between_sets_is_noted_not_rejected():
     _, (body,) = _acks(data)
     assert [s[1:] for s in body if s[0] == "AK5"] == [["A"], ["A"]]
     assert body[-1] == ["AK9", "E", "2", "2", "2"]
+
+
+CANADA_POST = (X12 / "214_omniparser_canadapost.edi").read_bytes()  # ISA/GS 000001644, 214 000000001..000000019
+
+
+def _bodies(text: str) -> list[list[list[str]]]:
+    back = read(text.encode())
+    assert back.errors == []
+    return [t.segments for i in back.interchanges for g in i.groups for t in g.transactions]
+
+
+def test_sets_the_gateway_refuses_get_ak5_r_1_or_5_beside_the_accepted_sets():
+    rejections = {
+        ("000001644", "000001644", "000000002"): NOT_SUPPORTED,  # the profile does not list the set
+        ("1644", "1644", "3"): SEGMENTS_IN_ERROR,  # did not map; keys compare as numbers, like the reader's
+    }
+    (body,) = _bodies(write_acks(read(CANADA_POST), counting_from(1), WHEN, rejections=rejections))
+    ak5 = {"000000002": ["AK5", "R", "1"], "000000003": ["AK5", "R", "5"]}
+    expected = [["AK1", "QM", "000001644"]]
+    for n in range(1, 20):
+        st02 = f"{n:09d}"
+        expected += [["AK2", "214", st02], ak5.get(st02, ["AK5", "A"])]
+    assert body == [*expected, ["AK9", "P", "19", "19", "17"]]
+
+
+def test_a_refused_set_keeps_the_readers_codes_and_a_group_all_refused_is_rejected():
+    lying_se = MULTI_TX.replace(b"SE*3*0002", b"SE*5*0002", 1)
+    rejections = {("000001337", "0001", "0001"): SEGMENTS_IN_ERROR, ("000001337", "0001", "0002"): NOT_SUPPORTED}
+    (body,) = _bodies(write_acks(read(lying_se), counting_from(1), WHEN, rejections=rejections))
+    assert body == [
+        ["AK1", "PR", "0001"],
+        ["AK2", "855", "0001"],
+        ["AK5", "R", "5"],
+        ["AK2", "855", "0002"],
+        ["AK5", "R", "4", "1"],  # the reader's 4 first, then the gateway's 1
+        ["AK9", "R", "2", "2", "0"],
+    ]
+
+
+def test_one_interchange_of_a_file_is_acknowledged_alone_with_its_own_rejections():
+    # three interchanges (ISA13 1, 2 and 3), each GS 000005 with ST 0001, release 005010X230
+    result = read((X12 / "997_staedi_multiple-interchanges.edi").read_bytes())
+    first, second, _ = result.interchanges
+    rejections = {("000000002", "000005", "0001"): NOT_SUPPORTED}
+    texts = [
+        write_acks(result, counting_from(10), WHEN, interchange=ic, rejections=rejections) for ic in (first, second)
+    ]
+    assert [_bodies(text) for text in texts] == [
+        [[["AK1", "FA", "000005", "005010X230"], ["AK2", "997", "0001"], ["AK5", "A"], ["AK9", "A", "1", "1", "1"]]],
+        [
+            [
+                ["AK1", "FA", "000005", "005010X230"],
+                ["AK2", "997", "0001"],
+                ["AK5", "R", "1"],
+                ["AK9", "R", "1", "1", "0"],
+            ]
+        ],
+    ]
+    assert [[i.control_number for i in read(text.encode()).interchanges] for text in texts] == [
+        ["000000010"],
+        ["000000010"],
+    ]
+    other = read((X12 / "855_node-x12_855.edi").read_bytes()).interchanges[0]
+    with pytest.raises(ValueError, match="interchange 000000005 is not one of the result's"):
+        write_acks(result, counting_from(1), WHEN, interchange=other)
+
+
+def test_rejections_naming_no_set_read_or_no_x12_code_are_refused():
+    result = read(MULTI_TX)
+    with pytest.raises(ValueError, match="ST02 '0003': no such set was read"):
+        write_acks(result, counting_from(1), WHEN, rejections={("000001337", "0001", "0003"): NOT_SUPPORTED})
+    with pytest.raises(ValueError, match="ISA13 '000001338'"):
+        write_acks(result, counting_from(1), WHEN, rejections={("000001338", "0001", "0001"): NOT_SUPPORTED})
+    with pytest.raises(ValueError, match="'not supported' for set '0001' is not an X12 element 718 code"):
+        write_acks(result, counting_from(1), WHEN, rejections={("000001337", "0001", "0001"): "not supported"})
+
+
+def test_only_ta1_segments_stand_outside_a_group():
+    seps = Separators("*", ">", "~")
+    stray = OutInterchange(Party("ZZ", "A"), Party("ZZ", "B"), 1, "00401", seps, acknowledgments=[["REF", "ZZ"]])
+    with pytest.raises(ValueError, match="only TA1 segments may stand outside a functional group, not \\['REF'\\]"):
+        write([stray], WHEN)

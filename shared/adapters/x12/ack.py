@@ -1,10 +1,12 @@
-"""The 997 functional acknowledgment for every functional group the reader read (issue #6, item 2).
+"""Acknowledgments of what the reader read (issue #6): the 997 for every functional group, and the TA1 for an
+interchange refused as a whole.
 
 Pure Python, no AWS. One 997 per inbound group: AK1 (GS01, GS06; GS08 as AK103 from release 005010 on, where the
 997 defines it), one AK2 (ST01, ST02) + AK5 per transaction set, AK9 with the counts. The reader's envelope errors
 map onto the X12 codes (X12 element 718 for AK5, element 716 for AK9), as listed e.g. in Microsoft's "997
 functional acknowledgments and error codes for X12 messages" (MicrosoftDocs/azure-docs,
-articles/logic-apps/logic-apps-enterprise-integration-x12-997-acknowledgment.md):
+articles/logic-apps/logic-apps-enterprise-integration-x12-997-acknowledgment.md) and in the element 718/716 code
+lists of the X12 dictionaries (e.g. stedi.com/edi/x12-004010/element/718 and .../716):
 
 - AK501/AK901: A accepted, E accepted but errors were noted, P partially accepted (at least one set rejected),
   R rejected.
@@ -15,14 +17,35 @@ articles/logic-apps/logic-apps-enterprise-integration-x12-997-acknowledgment.md)
   (R, AK904 = 0): its trailer cannot be trusted, so none of its sets is taken.
 
 A segment outside any set inside a group leaves the sets as they are and makes the group E (no code fits it).
-Interchange-level errors (ISA/IEA) are the TA1's business, not the 997's. The 997 goes back from the receiver to the
-sender: ISA05/06 and ISA07/08 swapped, GS02/GS03 swapped, the inbound ISA12, separators and test flag kept; one
-response interchange per inbound interchange, one FA group per inbound group, control numbers from the caller.
+
+**Sets the gateway refuses.** `rejections` maps (ISA13, GS06, ST02) to an element 718 code the caller gives a set
+the reader read well: `NOT_SUPPORTED` (1, transaction set not supported: the partner's profile does not list it) or
+`SEGMENTS_IN_ERROR` (5, one or more segments in error: the set did not map). Such a set gets AK5 R with that code
+(after the reader's own codes, if any) and the group AK9 P or R as for any rejected set. Control numbers in the keys
+are compared like the reader compares them (as numbers when digits); a key naming no set read is a `ValueError`.
+
+**Duplicate interchange** (`duplicate=True`: the sender already used this ISA13 for another file). Every group is
+rejected, AK9 R with AK904 = 0, and every set AK5 R. No 718 or 716 code says "duplicate interchange": 716's 19
+(functional group control number not unique within interchange) and 718's 23 (transaction set control number not
+unique within the functional group) are about repeats inside one interchange, and the interchange is the TA1's
+level. So these AK5/AK9 carry only the reader's codes, if any (AK502 and AK905 are optional), and the TA1 sent with
+the 997 says why: TA105 025.
+
+**TA1** (`write_ta1`): an interchange holding only `TA1*<ISA13>*<ISA09>*<ISA10>*<A|E|R>*<note>` (IEA01 = 0), for an
+interchange refused as a whole: its sender, receiver or test indicator is not the profile's, or it is a duplicate.
+The note codes are X12 element I18 (TA105; stedi.com/edi/x12-004010/element/I18; the `NOTE_*` constants).
+
+**Direction and numbers.** A 997 or TA1 goes back from the receiver to the sender: ISA05/06 and ISA07/08 swapped,
+GS02/GS03 swapped, the inbound ISA12, separators and test flag kept, ISA14 0. One 997 interchange per inbound
+interchange (`write_acks(..., interchange=ic)` writes the one of `ic` only, as the gateway files one 997 per inbound
+interchange), one FA group per inbound group. Control numbers come from a `ControlNumbers`: `counting_from(n)` for
+a run of the CLI, `from_numbers(...)` for numbers the gateway allocated from the partner's sequences
+(`EdiStore.allocate`), as many as `numbers_needed(...)` says.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,11 +70,30 @@ from shared.adapters.x12.writer import OutGroup, OutInterchange, OutTransaction,
 SET_CODES = {SE_MISSING: "2", SE_CONTROL_NUMBER: "3", SE_SEGMENT_COUNT: "4"}
 # AK905..AK909 (X12 element 716) for the reader's functional group errors.
 GROUP_CODES = {GE_MISSING: "3", GE_CONTROL_NUMBER: "4", GE_TRANSACTION_COUNT: "5"}
+# AK502..AK506 (element 718) for sets the gateway refuses (`rejections`).
+NOT_SUPPORTED = "1"  # Transaction Set Not Supported
+SEGMENTS_IN_ERROR = "5"  # One or More Segments in Error
 _MAX_CODES = 5  # AK502..AK506, AK905..AK909
 _AK103_FROM = "005010"  # AK103 (the GS08 acknowledged) is defined in the 997 from release 005010 on
 
-# Asked for the next ISA13, GS06 or ST02 of the 997s ("ISA", "GS", "ST").
+# TA105 interchange note codes (X12 element I18) the gateway gives.
+NOTE_NO_ERROR = "000"  # No error (with TA104 A)
+NOTE_SENDER_QUALIFIER = "005"  # Invalid Interchange ID Qualifier for Sender (ISA05)
+NOTE_SENDER = "006"  # Invalid Interchange Sender ID (ISA06)
+NOTE_RECEIVER_QUALIFIER = "007"  # Invalid Interchange ID Qualifier for Receiver (ISA07)
+# Invalid Interchange Receiver ID (ISA08). Not 009 "Unknown Interchange Receiver ID": that one began as the network
+# provider's "could not deliver because of unknown receiver ID" (element I18 in 003040); we are the receiver addressed.
+NOTE_RECEIVER = "008"
+NOTE_TEST_INDICATOR = "020"  # Invalid Test Indicator Value (ISA15)
+NOTE_DUPLICATE = "025"  # Duplicate Interchange Control Number (ISA13)
+TA1_STATUSES = ("A", "E", "R")  # TA104 (element I17): accepted, accepted with errors, rejected
+
+# (ISA13, GS06, ST02) of a set read -> the element 718 code it is refused with.
+Rejections = Mapping[tuple[str, str, str], str]
+
+# Asked for the next ISA13, GS06 or ST02 of the 997s and TA1s ("ISA", "GS", "ST").
 ControlNumbers = Callable[[str], int]
+_KINDS = ("ISA", "GS", "ST")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +133,15 @@ class GroupAck:
         return body
 
 
-def judge(group: Group, errors: Iterable[EnvelopeError]) -> GroupAck:
-    """The verdict on one group from the envelope errors that concern it (see `errors_by_owner`)."""
+def judge(
+    group: Group,
+    errors: Iterable[EnvelopeError],
+    *,
+    rejected: Mapping[str, str] | None = None,
+    duplicate: bool = False,
+) -> GroupAck:
+    """The verdict on one group from the envelope errors that concern it (see `errors_by_owner`), the sets the
+    caller refuses (`rejected`: ST02 -> element 718 code) and whether its interchange is a duplicate."""
     set_codes: dict[int, list[str]] = {}
     group_codes: list[str] = []
     noted = False
@@ -105,13 +154,23 @@ def judge(group: Group, errors: Iterable[EnvelopeError]) -> GroupAck:
             _add(group_codes, GROUP_CODES[error.kind])
         elif error.kind == OUTSIDE_ENVELOPE:
             noted = True
+    if rejected:
+        for tx in group.transactions:
+            code = rejected.get(_control_key(tx.control_number))
+            if code is not None:
+                _add(set_codes.setdefault(id(tx), []), code)
     sets = tuple(
-        SetAck(tx.set_id, tx.control_number, "R" if set_codes.get(id(tx)) else "A", tuple(set_codes.get(id(tx), ())))
+        SetAck(
+            tx.set_id,
+            tx.control_number,
+            "R" if duplicate or set_codes.get(id(tx)) else "A",
+            tuple(set_codes.get(id(tx), ())),
+        )
         for tx in group.transactions
     )
     received = len(sets)
-    accepted = 0 if group_codes else sum(1 for s in sets if s.status == "A")
-    if group_codes or (received and accepted == 0):
+    accepted = 0 if group_codes or duplicate else sum(1 for s in sets if s.status == "A")
+    if group_codes or duplicate or (received and accepted == 0):
         status = "R"
     elif accepted < received:
         status = "P"
@@ -130,10 +189,23 @@ def judge(group: Group, errors: Iterable[EnvelopeError]) -> GroupAck:
     )
 
 
-def acknowledge(result: ParseResult) -> list[tuple[Interchange, list[GroupAck]]]:
-    """The verdicts for every group of every interchange read, in file order."""
+def acknowledge(
+    result: ParseResult, *, rejections: Rejections | None = None, duplicate: bool = False
+) -> list[tuple[Interchange, list[GroupAck]]]:
+    """The verdicts for every group of every interchange read, in file order (`duplicate`: every interchange of
+    `result` is one)."""
+    return _verdicts(result, result.interchanges, rejections, duplicate)
+
+
+def _verdicts(
+    result: ParseResult, interchanges: Sequence[Interchange], rejections: Rejections | None, duplicate: bool
+) -> list[tuple[Interchange, list[GroupAck]]]:
     owned = errors_by_owner(result)
-    return [(ic, [judge(g, owned.get(id(g), [])) for g in ic.groups]) for ic in result.interchanges]
+    refused = _rejections_by_group(result, rejections or {})
+    return [
+        (ic, [judge(g, owned.get(id(g), []), rejected=refused.get(id(g)), duplicate=duplicate) for g in ic.groups])
+        for ic in interchanges
+    ]
 
 
 def errors_by_owner(result: ParseResult) -> dict[int, list[EnvelopeError]]:
@@ -155,6 +227,33 @@ def errors_by_owner(result: ParseResult) -> dict[int, list[EnvelopeError]]:
     return owned
 
 
+def _rejections_by_group(result: ParseResult, rejections: Rejections) -> dict[int, dict[str, str]]:
+    """The rejections under the groups they name (keyed by `id(group)`, then by ST02 as `_control_key`)."""
+    refused: dict[int, dict[str, str]] = {}
+    for (isa13, gs06, st02), code in rejections.items():
+        if not (code.isdigit() and 1 <= len(code) <= 3):
+            raise ValueError(f"AK5 code {code!r} for set {st02!r} is not an X12 element 718 code (1 to 3 digits)")
+        groups = [
+            g
+            for ic in result.interchanges
+            if _control_key(ic.control_number) == _control_key(isa13)
+            for g in ic.groups
+            if _control_key(g.control_number) == _control_key(gs06)
+            and any(_control_key(tx.control_number) == _control_key(st02) for tx in g.transactions)
+        ]
+        if not groups:
+            raise ValueError(f"rejection for ISA13 {isa13!r} GS06 {gs06!r} ST02 {st02!r}: no such set was read")
+        for g in groups:
+            refused.setdefault(id(g), {})[_control_key(st02)] = code
+    return refused
+
+
+def _control_key(control_number: str) -> str:
+    """Control numbers as the reader compares them: as numbers when digits (leading zeros pad them)."""
+    value = control_number.strip()
+    return str(int(value)) if value.isdigit() else value
+
+
 def _owner(transactions: Sequence[Transaction], control_number: str, segment: int) -> Transaction | None:
     candidates = [tx for tx in transactions if tx.control_number == control_number]
     before = [tx for tx in candidates if tx.position <= segment]
@@ -166,10 +265,24 @@ def _add(codes: list[str], code: str) -> None:
         codes.append(code)
 
 
-def ack_interchanges(result: ParseResult, numbers: ControlNumbers) -> list[OutInterchange]:
-    """The 997 interchanges: one per inbound interchange that has groups, from its receiver back to its sender."""
+def ack_interchanges(
+    result: ParseResult,
+    numbers: ControlNumbers,
+    *,
+    interchange: Interchange | None = None,
+    rejections: Rejections | None = None,
+    duplicate: bool = False,
+) -> list[OutInterchange]:
+    """The 997 interchanges: one per inbound interchange that has groups (only `interchange`'s when given, which
+    must be one of `result.interchanges`), from its receiver back to its sender."""
+    if interchange is None:
+        chosen: Sequence[Interchange] = result.interchanges
+    elif any(ic is interchange for ic in result.interchanges):
+        chosen = [interchange]
+    else:
+        raise ValueError(f"interchange {interchange.control_number} is not one of the result's")
     out = []
-    for ic, acks in acknowledge(result):
+    for ic, acks in _verdicts(result, chosen, rejections, duplicate):
         if not acks:
             continue
         groups = [
@@ -183,23 +296,100 @@ def ack_interchanges(result: ParseResult, numbers: ControlNumbers) -> list[OutIn
             )
             for group, ack in zip(ic.groups, acks, strict=True)
         ]
-        out.append(
-            OutInterchange(
-                sender=Party(ic.receiver.qualifier, ic.receiver.id),
-                receiver=Party(ic.sender.qualifier, ic.sender.id),
-                control_number=numbers("ISA"),
-                version=ic.version,
-                separators=ic.separators,
-                groups=groups,
-                test=ic.test,
-            )
-        )
+        out.append(_reply(ic, numbers("ISA"), groups=groups))
     return out
 
 
-def write_acks(result: ParseResult, numbers: ControlNumbers, when: datetime, *, line_break: str = "") -> str:
-    """The 997 interchanges for `result` as X12 text."""
-    return write(ack_interchanges(result, numbers), when, line_break=line_break)
+def write_acks(
+    result: ParseResult,
+    numbers: ControlNumbers,
+    when: datetime,
+    *,
+    interchange: Interchange | None = None,
+    rejections: Rejections | None = None,
+    duplicate: bool = False,
+    line_break: str = "",
+) -> str:
+    """The 997 interchanges for `result` (or for its `interchange` only) as X12 text; "" when there is no group."""
+    acks = ack_interchanges(result, numbers, interchange=interchange, rejections=rejections, duplicate=duplicate)
+    return write(acks, when, line_break=line_break)
+
+
+def write_ta1(
+    interchange: Interchange,
+    note_code: str,
+    numbers: ControlNumbers,
+    when: datetime,
+    *,
+    status: str = "R",
+    interchange_date: str | None = None,
+    interchange_time: str | None = None,
+    line_break: str = "",
+) -> str:
+    """A TA1 interchange for `interchange`: `TA1*<ISA13>*<ISA09>*<ISA10>*<status>*<note_code>`, no group.
+
+    TA102/TA103 repeat the inbound ISA09 (YYMMDD) and ISA10 (HHMM): given here, else read from `interchange.date`
+    and `interchange.time` once the reader keeps them there (it does not yet)."""
+    if status not in TA1_STATUSES:
+        raise ValueError(f"TA104 {status!r} is not one of {', '.join(TA1_STATUSES)}")
+    if not (len(note_code) == 3 and note_code.isdigit()):
+        raise ValueError(f"TA105 {note_code!r} is not an X12 element I18 code (3 digits)")
+    if (status == "A") != (note_code == NOTE_NO_ERROR):
+        raise ValueError(f"TA104 {status} does not go with TA105 {note_code}: A goes with {NOTE_NO_ERROR} only")
+    date = interchange_date if interchange_date is not None else getattr(interchange, "date", "")
+    time = interchange_time if interchange_time is not None else getattr(interchange, "time", "")
+    if not (len(date) == 6 and date.isdigit()):
+        raise ValueError(f"TA102 needs the inbound ISA09 as YYMMDD, not {date!r}")
+    if not (len(time) == 4 and time.isdigit()):
+        raise ValueError(f"TA103 needs the inbound ISA10 as HHMM, not {time!r}")
+    ta1 = ["TA1", interchange.control_number, date, time, status, note_code]
+    return write([_reply(interchange, numbers("ISA"), acknowledgments=[ta1])], when, line_break=line_break)
+
+
+def _reply(
+    ic: Interchange,
+    control_number: int,
+    *,
+    groups: Sequence[OutGroup] = (),
+    acknowledgments: Sequence[Sequence[str]] = (),
+) -> OutInterchange:
+    """An interchange from `ic`'s receiver back to its sender, in `ic`'s ISA12, separators and test flag."""
+    return OutInterchange(
+        sender=Party(ic.receiver.qualifier, ic.receiver.id),
+        receiver=Party(ic.sender.qualifier, ic.sender.id),
+        control_number=control_number,
+        version=ic.version,
+        separators=ic.separators,
+        groups=groups,
+        test=ic.test,
+        acknowledgments=acknowledgments,
+    )
+
+
+def numbers_needed(interchange: Interchange, *, acks: bool = True, ta1: bool = False) -> tuple[int, int, int]:
+    """(ISA13s, GS06s, ST02s) that `write_acks(..., interchange=interchange)` (when `acks`) and `write_ta1` (when
+    `ta1`) consume together: a 997 interchange with one group and one set per inbound group, if it has any; a TA1
+    one ISA13. For `EdiStore.allocate(partner, interchanges=, groups=, sets=)`."""
+    groups = len(interchange.groups) if acks else 0
+    return (1 if groups else 0) + (1 if ta1 else 0), groups, groups
+
+
+def from_numbers(interchanges: Sequence[int], groups: Sequence[int], sets: Sequence[int]) -> ControlNumbers:
+    """Control numbers handed out in the order given (e.g. an `EdiStore.allocate` result's lists); asking for more
+    ISA13s, GS06s or ST02s than given is a `ValueError`, as it means the allocation was too small."""
+    given = {"ISA": list(interchanges), "GS": list(groups), "ST": list(sets)}
+    used = dict.fromkeys(_KINDS, 0)
+
+    def next_number(kind: str) -> int:
+        if kind not in given:
+            raise ValueError(f"unknown control number kind {kind!r} (one of {', '.join(_KINDS)})")
+        index = used[kind]
+        if index >= len(given[kind]):
+            raise ValueError(f"asked for {kind} control number {index + 1} but only {len(given[kind])} were allocated")
+        used[kind] = index + 1
+        return given[kind][index]
+
+    return next_number
 
 
 def counting_from(first: int) -> ControlNumbers:
