@@ -81,6 +81,12 @@ class EdiFiles:
             raise EdiFileTooLarge(f"{key} has more than {max_bytes} bytes; EDI files may have at most {max_bytes}")
         return data
 
+    def exists(self, key: str) -> bool:
+        """Whether `key` is in the bucket (a retry finds the files an earlier attempt wrote). A listing, not a
+        HeadObject: it needs s3:ListBucket only, not read access to what distrosync writes for partners."""
+        response = client("s3").list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
+        return any(item.get("Key") == key for item in response.get("Contents", []))
+
     def put_inbound(self, partner_id: str, body: bytes) -> str:
         """Keep a file the partner sent (webhook) where a dropped file would be; returns its key."""
         key = inbound_key(partner_id, body)
