@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from shared.api import (
     channel_routes,
+    edi_routes,
     fulfillment_routes,
     inventory_routes,
     master_routes,
@@ -43,6 +44,7 @@ def create_app() -> APIGatewayRestResolver:
         purchasing_routes,
         order_routes,
         fulfillment_routes,
+        edi_routes,
     ):
         app.include_router(module.router)
 

@@ -1,0 +1,541 @@
+"""The inbound EDI gateway (docs/edi.md, "Gateway", steps 1-6): a file a trading partner dropped under
+`inbound/<partner>/` (or posted to `POST /v1/edi/inbound`) -> envelope checks against the partner's profile -> the
+interchange claimed once -> a 997 per group (and a TA1 for an interchange refused as a whole) written to
+`outbound/<partner>/` -> each accepted set to the service its API route calls, as the partner ->
+`edi.interchange_processed`.
+
+Permanent refusals (no such partner, no profile, unreadable file) return a rejected `InboundReceipt`: retrying
+cannot change them. Transient failures raise, so that the message is retried: the claim then says `same_object`,
+the acknowledgments already written are found under their keys (named after the interchange they answer, so a
+retry writes none twice), and the services are idempotent on the set's document id or idempotency key.
+
+Acknowledgment keys: `outbound/<partner>/<inbound ISA13, 9 digits>-<8 hex of the inbound object key>-997.x12` and
+`...-TA1.x12`. They are known before any control number is allocated (a retry looks them up), and a duplicate
+ISA13 from another file never overwrites the first file's 997.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from shared.adapters.x12 import ParseResult, decode, read
+from shared.adapters.x12 import ack as x12_ack
+from shared.adapters.x12.canonical import Mapped, to_canonical
+from shared.adapters.x12.model import EnvelopeError, Group, Interchange, Transaction
+from shared.aws.bus import publish
+from shared.aws.edi_files import EdiFileError, EdiFiles, outbound_key, partner_of
+from shared.aws.edi_store import EdiStore
+from shared.canonical.edi import EdiInterchangeProcessed, InterchangeSet
+from shared.canonical.envelope import Envelope, utcnow
+from shared.canonical.partner import EdiSettings, Partner
+from shared.observability import MetricUnit, logger, metrics
+from shared.services.edi.inbound_dispatch import InboundDispatch, SetResult, set_meta
+
+if TYPE_CHECKING:
+    from shared.aws.partners import PartnerRepository
+    from shared.settings import IngressSettings
+
+_EVENT_NAMESPACE = uuid.UUID("6f1d2c8e-3b7a-4e55-9a0c-2d4e8b1f7a93")
+FINISHED = frozenset({"accepted", "partially_accepted", "rejected"})
+# An event stays well under EventBridge's 256 KB: sets past this many bytes of the event are counted, not listed.
+MAX_EVENT_SET_BYTES = 150_000
+MAX_REASON = 1000
+
+ReceiptStatus = Literal["processed", "rejected"]
+InterchangeStatus = Literal["accepted", "partially_accepted", "rejected", "duplicate", "already_processed"]
+
+
+@dataclass(frozen=True)
+class InterchangeReceipt:
+    """What came of one interchange of the file (`already_processed`: the same file again, nothing done)."""
+
+    control_number: str
+    sender: str
+    status: InterchangeStatus
+    reason: str | None = None
+    sets: tuple[InterchangeSet, ...] = ()
+    acknowledgments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InboundReceipt:
+    """What came of one inbound file: `rejected` (for good, with the reason) or `processed` (per interchange)."""
+
+    object_key: str
+    partner_id: str | None
+    status: ReceiptStatus
+    reason: str | None = None
+    interchanges: tuple[InterchangeReceipt, ...] = field(default_factory=tuple)
+
+
+def correlation_id(partner_id: str, control_number: str) -> str:
+    """The correlation id of an inbound interchange: `edi-<partner>-<ISA13>`."""
+    return f"edi-{partner_id}-{control_number}"
+
+
+def ack_key(partner_id: str, interchange: str, object_key: str, kind: Literal["997", "TA1"]) -> str:
+    """The file name of the 997 or TA1 answering `interchange` (ISA13) of `object_key`."""
+    number = interchange.zfill(9) if interchange.isdigit() else interchange
+    digest = hashlib.sha256(object_key.encode()).hexdigest()[:8]
+    return f"{number}-{digest}-{kind}.x12"
+
+
+def _sender(ic: Interchange) -> str:
+    return f"{ic.sender.qualifier}:{ic.sender.id}"
+
+
+def _cut(text: str, limit: int = MAX_REASON) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _count(name: str, value: int = 1) -> None:
+    if value:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+class EdiGateway:
+    def __init__(
+        self,
+        *,
+        partners: PartnerRepository,
+        files: EdiFiles,
+        store: EdiStore,
+        dispatch: InboundDispatch,
+        bus_name: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.partners = partners
+        self.files = files
+        self.store = store
+        self.dispatch = dispatch
+        self.bus_name = bus_name
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: IngressSettings) -> EdiGateway:
+        """The gateway over the ingress's own dependencies, so that each set reaches the services the routes use."""
+        from shared.api.deps import Deps
+
+        deps = Deps.from_settings(settings)
+        store = EdiStore(settings.edi_table)
+        return cls(
+            partners=deps.partners,
+            files=EdiFiles(settings.edi_bucket),
+            store=store,
+            dispatch=InboundDispatch(deps, store),
+            bus_name=settings.event_bus_name,
+        )
+
+    # ------------------------------------------------------------------------------------------- entries
+    def receive_object(self, bucket: str, key: str, *, received_at: datetime | None = None) -> InboundReceipt:
+        """Steps 1-2 for an object created under `inbound/<partner>/`, then `receive`."""
+        received_at = received_at or self._clock()
+        partner_id = partner_of(key) if key.startswith("inbound/") else None
+        if partner_id is None:
+            return self._refused(None, key, f"'{key}' is not under inbound/<partner id>/", received_at)
+        logger.append_keys(partner_id=partner_id, object_key=key)
+        partner = self.partners.get(partner_id)
+        if partner is None:
+            return self._refused(partner_id, key, f"no partner '{partner_id}'", received_at)
+        if partner.status != "active":
+            return self._refused(partner_id, key, f"partner '{partner_id}' is {partner.status}", received_at)
+        if partner.edi is None:
+            return self._refused(partner_id, key, f"partner '{partner_id}' has no EDI profile", received_at)
+        try:
+            data = self.files.get(key, bucket=bucket)
+        except EdiFileError as exc:
+            return self._refused(partner_id, key, str(exc), received_at)
+        return self.receive(partner, data, object_key=key, received_at=received_at)
+
+    def receive(self, partner: Partner, data: bytes, *, object_key: str, received_at: datetime) -> InboundReceipt:
+        """Steps 2-6 for a file from `partner` (which carries a profile), kept at `object_key`."""
+        profile = partner.edi
+        if profile is None:
+            return self._refused(partner.partner_id, object_key, "the partner has no EDI profile", received_at)
+        result = read(data)
+        if not result.interchanges:
+            reason = result.errors[0].message if result.errors else "no interchange (ISA) in the file"
+            return self._refused(partner.partner_id, object_key, f"unreadable X12: {reason}", received_at)
+        verdicts = {id(ic): acks for ic, acks in x12_ack.acknowledge(result)}
+        owned = x12_ack.errors_by_owner(result)
+        receipts = tuple(
+            self._interchange(
+                _Inbound(partner, profile, result, ic, object_key, received_at, data), verdicts[id(ic)], owned
+            )
+            for ic in result.interchanges
+        )
+        unread = [e.message for e in result.errors if e.interchange is None and e.kind == "isa_malformed"]
+        return InboundReceipt(
+            object_key=object_key,
+            partner_id=partner.partner_id,
+            status="processed",
+            reason=_cut("; ".join(unread)) if unread else None,
+            interchanges=receipts,
+        )
+
+    # ------------------------------------------------------------------------------------- one interchange
+    def _interchange(
+        self, inbound: _Inbound, acks: list[x12_ack.GroupAck], owned: dict[int, list[EnvelopeError]]
+    ) -> InterchangeReceipt:
+        ic, partner_id = inbound.ic, inbound.partner.partner_id
+        logger.set_correlation_id(correlation_id(partner_id, ic.control_number))
+        logger.append_keys(interchange=ic.control_number)
+        _count("EdiInterchanges")
+        note, why = _envelope_refusal(ic, inbound.profile)
+        if note is not None:  # step 3: not the profile's sender, receiver or test flag: TA1 R and nothing else
+            keys = self._write_acks(inbound, ta1=note, fresh=False)
+            return self._finish(inbound, "rejected", why, [], keys, claimed=False)
+
+        claim = self.store.claim_interchange(
+            _sender(ic),
+            ic.control_number,
+            partner_id=partner_id,
+            object_key=inbound.object_key,
+            received_at=inbound.received_at,
+        )
+        if claim.outcome == "duplicate":
+            why = (
+                f"duplicate interchange: {_sender(ic)} used ISA13 {ic.control_number} before, in "
+                f"{claim.object_key} (received {claim.received_at})"
+            )
+            sets = [
+                InterchangeSet(
+                    set_id=tx.set_id,
+                    control_number=tx.control_number,
+                    group=g.control_number,
+                    outcome="duplicate",
+                    reason="its interchange is a duplicate",
+                )
+                for g in ic.groups
+                for tx in g.transactions
+            ]
+            _count("EdiDuplicate")
+            keys = self._write_acks(inbound, ta1=x12_ack.NOTE_DUPLICATE, duplicate=True, fresh=False)
+            return self._finish(inbound, "duplicate", why, sets, keys, claimed=False)
+        if claim.outcome == "same_object" and claim.status in FINISHED:
+            logger.info("interchange processed before (the same file again)", extra={"status": claim.status})
+            return InterchangeReceipt(
+                ic.control_number, _sender(ic), "already_processed", f"processed before: {claim.status}"
+            )
+
+        # step 4: each set judged (envelope, profile, mapping), a 997 per group
+        decided = [self._judge(inbound, group, ack, owned) for group, ack in zip(ic.groups, acks, strict=True)]
+        rejections = {
+            (ic.control_number, group.control_number, tx.control_number): code
+            for (group, judged) in zip(ic.groups, decided, strict=True)
+            for tx, code, _, _ in judged
+            if code is not None
+        }
+        keys = self._write_acks(inbound, rejections=rejections, fresh=claim.outcome == "new")
+
+        # step 5: each accepted set to its flow
+        sets: list[InterchangeSet] = []
+        for group, judged in zip(ic.groups, decided, strict=True):
+            for tx, _, refusal, mapped in judged:
+                if refusal is not None:
+                    sets.append(refusal)
+                    continue
+                for part, request in enumerate(mapped, start=1):
+                    result = self._send(inbound, group, tx, request, part, len(mapped))
+                    sets.append(
+                        InterchangeSet(
+                            set_id=tx.set_id,
+                            control_number=tx.control_number,
+                            group=group.control_number,
+                            outcome=result.outcome,
+                            reference=request.reference,
+                            reason=_cut(result.reason) if result.reason else None,
+                        )
+                    )
+        _count("EdiSetAccepted", sum(1 for s in sets if s.outcome in ("accepted", "duplicate")))
+        _count("EdiSetRejected", sum(1 for s in sets if s.outcome in ("rejected", "not_mapped")))
+        status = _status(sets)
+        iea = [e.message for e in inbound.result.errors if e.kind.startswith("iea_") and _within(e, inbound)]
+        return self._finish(inbound, status, "; ".join(iea) or None, sets, keys, claimed=True)
+
+    def _judge(
+        self, inbound: _Inbound, group: Group, ack: x12_ack.GroupAck, owned: dict[int, list[EnvelopeError]]
+    ) -> list[tuple[Transaction, str | None, InterchangeSet | None, list[Mapped]]]:
+        """Per set of `group`: (set, the AK5 code the gateway adds or None, its refusal or None, its requests)."""
+        errors = owned.get(id(group), [])
+        group_reason = "; ".join(e.message for e in errors if e.kind in x12_ack.GROUP_CODES)
+        profile = inbound.profile
+        out: list[tuple[Transaction, str | None, InterchangeSet | None, list[Mapped]]] = []
+        for tx, set_ack in zip(group.transactions, ack.sets, strict=True):
+
+            def refused(
+                outcome: Literal["rejected", "not_mapped"], reason: str, tx: Transaction = tx
+            ) -> InterchangeSet:
+                return InterchangeSet(
+                    set_id=tx.set_id,
+                    control_number=tx.control_number,
+                    group=group.control_number,
+                    outcome=outcome,
+                    reason=_cut(reason),
+                )
+
+            if ack.codes or set_ack.status == "R":  # the envelope: AK9 R or AK5 R from the reader's errors
+                own = [e.message for e in errors if e.transaction == tx.control_number and e.kind in x12_ack.SET_CODES]
+                out.append((tx, None, refused("rejected", "; ".join(own) or group_reason or "envelope error"), []))
+                continue
+            if tx.set_id not in profile.inbound_sets:
+                listed = ", ".join(profile.inbound_sets) or "none"
+                reason = f"transaction set {tx.set_id} is not in the partner's profile (inbound sets: {listed})"
+                out.append((tx, x12_ack.NOT_SUPPORTED, refused("rejected", reason), []))
+                continue
+            mapped = _map(inbound, group, tx)
+            failed = [m for m in mapped if not m.ok]
+            if failed or not mapped:
+                reason = str(failed[0].request) if failed else f"transaction set {tx.set_id} gave no request"
+                out.append((tx, x12_ack.SEGMENTS_IN_ERROR, refused("not_mapped", reason), []))
+                continue
+            out.append((tx, None, None, mapped))
+        return out
+
+    def _send(
+        self, inbound: _Inbound, group: Group, tx: Transaction, mapped: Mapped, part: int, parts: int
+    ) -> SetResult:
+        ic = inbound.ic
+        meta = set_meta(
+            partner_id=inbound.partner.partner_id,
+            sender=_sender(ic),
+            interchange=ic.control_number,
+            group=group.control_number,
+            transaction=tx.control_number,
+            part=part,
+            parts=parts,
+            correlation_id=correlation_id(inbound.partner.partner_id, ic.control_number),
+            received_at=inbound.received_at,
+        )
+        result = self.dispatch.send(mapped, inbound.partner, meta)
+        if result.outcome == "rejected":
+            logger.warning(
+                "set refused by its flow",
+                extra={
+                    "set": tx.set_id,
+                    "transaction": tx.control_number,
+                    "kind": mapped.kind,
+                    "reason": result.reason,
+                },
+            )
+        return result
+
+    # ------------------------------------------------------------------------------------- acknowledgments
+    def _write_acks(
+        self,
+        inbound: _Inbound,
+        *,
+        ta1: str | None = None,
+        rejections: x12_ack.Rejections | None = None,
+        duplicate: bool = False,
+        fresh: bool,
+    ) -> list[str]:
+        """Write the TA1 (when `ta1` is a note code; with a 997 unless the interchange is refused by its envelope)
+        and the 997 of `inbound.ic`; returns their keys. Unless `fresh` (first time this interchange of this
+        object is seen), files written by an earlier attempt are kept as they are."""
+        ic, partner_id, profile = inbound.ic, inbound.partner.partner_id, inbound.profile
+        with_997 = bool(ic.groups) and (ta1 is None or duplicate)
+        wanted: list[tuple[str, str]] = []  # (kind, key)
+        if ta1 is not None:
+            wanted.append(("TA1", ack_key(partner_id, ic.control_number, inbound.object_key, "TA1")))
+        if with_997:
+            wanted.append(("997", ack_key(partner_id, ic.control_number, inbound.object_key, "997")))
+        keys = [outbound_key(partner_id, name) for _, name in wanted]
+        missing = [
+            (kind, name) for (kind, name), key in zip(wanted, keys, strict=True) if fresh or not self.files.exists(key)
+        ]
+        if not missing:
+            return keys
+        kinds = {kind for kind, _ in missing}
+        isa, gs, st = x12_ack.numbers_needed(ic, acks="997" in kinds, ta1="TA1" in kinds)
+        allocation = self.store.allocate(partner_id, interchanges=isa, groups=gs, sets=st)
+        numbers = x12_ack.from_numbers(allocation.interchanges, allocation.groups, allocation.sets)
+        now, line_break = self._clock(), "\n" if profile.line_break else ""
+        for kind, name in missing:
+            if kind == "TA1":
+                date, time = _isa_date_time(inbound.text, ic)
+                text = x12_ack.write_ta1(
+                    ic,
+                    ta1 or "",
+                    numbers,
+                    now,
+                    interchange_date=date,
+                    interchange_time=time,
+                    line_break=line_break,
+                )
+            else:
+                text = x12_ack.write_acks(
+                    inbound.result,
+                    numbers,
+                    now,
+                    interchange=ic,
+                    rejections=rejections,
+                    duplicate=duplicate,
+                    line_break=line_break,
+                )
+            self.files.put_outbound(partner_id, name, text)
+        return keys
+
+    # --------------------------------------------------------------------------------------------- the end
+    def _finish(
+        self,
+        inbound: _Inbound,
+        status: Literal["accepted", "partially_accepted", "rejected", "duplicate"],
+        reason: str | None,
+        sets: Sequence[InterchangeSet],
+        acknowledgments: Sequence[str],
+        *,
+        claimed: bool,
+    ) -> InterchangeReceipt:
+        """Step 6: `edi.interchange_processed` published, then the claim finished (when this file holds it)."""
+        ic, partner_id = inbound.ic, inbound.partner.partner_id
+        listed, unlisted = _fit(sets)
+        if unlisted:
+            reason = "; ".join(x for x in (reason, f"{unlisted} more set(s) not listed") if x)
+        data = EdiInterchangeProcessed(
+            partner_id=partner_id,
+            sender=_sender(ic),
+            control_number=ic.control_number,
+            object_key=inbound.object_key,
+            status=status,
+            reason=_cut(reason) if reason else None,
+            sets=listed,
+            acknowledgments=list(acknowledgments),
+        )
+        self._publish(data, inbound.received_at, correlation_id(partner_id, ic.control_number), ic.control_number)
+        if claimed:
+            self.store.finish_interchange(_sender(ic), ic.control_number, status, acknowledgments=acknowledgments)
+        log = logger.info if status in ("accepted", "partially_accepted") else logger.warning
+        log(
+            "interchange processed",
+            extra={
+                "status": status,
+                "reason": data.reason,
+                "sets": len(sets),
+                "acknowledgments": list(acknowledgments),
+            },
+        )
+        return InterchangeReceipt(
+            ic.control_number, _sender(ic), status, data.reason, tuple(sets), tuple(acknowledgments)
+        )
+
+    def _refused(self, partner_id: str | None, object_key: str, reason: str, received_at: datetime) -> InboundReceipt:
+        """A file refused for good before any interchange could be judged: logged, counted and (when a partner
+        is named) published as a rejected interchange without a control number."""
+        logger.warning("inbound EDI file refused", extra={"object_key": object_key, "reason": reason})
+        _count("EdiFileRejected")
+        if partner_id is not None:
+            data = EdiInterchangeProcessed(
+                partner_id=partner_id,
+                sender="",
+                control_number="",
+                object_key=object_key,
+                status="rejected",
+                reason=_cut(reason),
+            )
+            digest = hashlib.sha256(object_key.encode()).hexdigest()[:12]
+            self._publish(data, received_at, f"edi-{partner_id}-{digest}", "")
+        return InboundReceipt(object_key=object_key, partner_id=partner_id, status="rejected", reason=reason)
+
+    def _publish(self, data: EdiInterchangeProcessed, received_at: datetime, correlation: str, isa13: str) -> None:
+        # The same interchange of the same file always gets the same event id: consumers drop a retry's copy.
+        event_id = uuid.uuid5(_EVENT_NAMESPACE, f"{data.object_key}/{data.sender}/{isa13}").hex
+        envelope = Envelope[EdiInterchangeProcessed].wrap(
+            data,
+            source_partner=data.partner_id,
+            occurred_at=received_at,
+            received_at=received_at,
+            correlation_id=correlation,
+            event_id=event_id,
+        )
+        publish([envelope], self.bus_name)
+
+
+@dataclass(frozen=True)
+class _Inbound:
+    """One interchange being processed, with what it came with."""
+
+    partner: Partner
+    profile: EdiSettings
+    result: ParseResult
+    ic: Interchange
+    object_key: str
+    received_at: datetime
+    data: bytes
+
+    @property
+    def text(self) -> str:
+        return decode(self.data)
+
+
+def _envelope_refusal(ic: Interchange, profile: EdiSettings) -> tuple[str | None, str]:
+    """The TA105 note code and reason when the ISA is not the profile's (sender, receiver, test flag)."""
+    checks = (
+        (ic.sender.qualifier, profile.isa_qualifier, x12_ack.NOTE_SENDER_QUALIFIER, "ISA05 (sender qualifier)"),
+        (ic.sender.id, profile.isa_id, x12_ack.NOTE_SENDER, "ISA06 (sender id)"),
+        (
+            ic.receiver.qualifier,
+            profile.our_isa_qualifier,
+            x12_ack.NOTE_RECEIVER_QUALIFIER,
+            "ISA07 (receiver qualifier)",
+        ),
+        (ic.receiver.id, profile.our_isa_id, x12_ack.NOTE_RECEIVER, "ISA08 (receiver id)"),
+    )
+    for got, want, note, what in checks:
+        if got.strip() != want.strip():
+            return note, f"{what} is '{got}'; the partner's profile says '{want}' (TA1 {note})"
+    if ic.test != profile.test:
+        flag, want = ("T" if ic.test else "P"), ("T" if profile.test else "P")
+        note = x12_ack.NOTE_TEST_INDICATOR
+        return note, f"ISA15 (test indicator) is {flag}; the partner's profile says {want} (TA1 {note})"
+    return None, ""
+
+
+def _isa_date_time(text: str, ic: Interchange) -> tuple[str, str]:
+    """ISA09 (YYMMDD) and ISA10 (HHMM) of `ic`, for its TA1 (TA102/TA103). The reader does not keep them on
+    `Interchange`: the ISA is found again by its separator, sender id and control number."""
+    sep, needle, start = ic.separators.element, "ISA" + ic.separators.element, 0
+    while (at := text.find(needle, start)) >= 0:
+        elements = [e.replace("\r", "").replace("\n", "") for e in text[at : at + 400].split(sep, 16)[:16]]
+        if len(elements) == 16 and elements[13].strip() == ic.control_number and elements[6].strip() == ic.sender.id:
+            return elements[9].strip(), elements[10].strip()
+        start = at + len(needle)
+    raise ValueError(f"the ISA of interchange {ic.control_number} was not found again")
+
+
+def _map(inbound: _Inbound, group: Group, tx: Transaction) -> list[Mapped]:
+    """The requests of one set (mapped alone, so that each request is known to be this set's)."""
+    only = ParseResult(interchanges=[replace(inbound.ic, groups=[replace(group, transactions=[tx])])])
+    profile = inbound.profile
+    return to_canonical(only, location=profile.default_location, transit_days=profile.transit_days)
+
+
+def _within(error: EnvelopeError, inbound: _Inbound) -> bool:
+    """The error belongs to `inbound.ic` (by position: between its ISA and the next interchange's)."""
+    starts = [ic.position for ic in inbound.result.interchanges]
+    after = [p for p in starts if p > inbound.ic.position]
+    return inbound.ic.position <= error.segment < (min(after) if after else float("inf"))
+
+
+def _status(sets: Sequence[InterchangeSet]) -> Literal["accepted", "partially_accepted", "rejected"]:
+    taken = sum(1 for s in sets if s.outcome in ("accepted", "duplicate"))
+    if taken == len(sets):
+        return "accepted"
+    return "partially_accepted" if taken else "rejected"
+
+
+def _fit(sets: Sequence[InterchangeSet]) -> tuple[list[InterchangeSet], int]:
+    """The sets that fit the event (in order), and how many did not."""
+    listed: list[InterchangeSet] = []
+    size = 0
+    for s in sets[:2000]:
+        size += len(s.model_dump_json())
+        if size > MAX_EVENT_SET_BYTES:
+            break
+        listed.append(s)
+    return listed, len(sets) - len(listed)
