@@ -1,6 +1,6 @@
 """`distrosync edi ...`: X12 files on the command line (issue #6). `parse` reads the envelopes and checks them;
 `ack` prints the 997 functional acknowledgments for a file's groups; `to-canonical` prints the API request each
-transaction set becomes."""
+transaction set becomes; `partners set | show` manage trading partner profiles (cli/edi_partners.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cli import edi_partners
 from shared.adapters.x12 import ParseResult, read
 from shared.adapters.x12.ack import counting_from, write_acks
 from shared.adapters.x12.canonical import MappingError, to_canonical
 
 
 def add_arguments(sub: argparse._SubParsersAction) -> None:
-    edi = sub.add_parser("edi", help="read X12 EDI files")
+    edi = sub.add_parser("edi", help="read X12 EDI files; manage trading partner profiles")
     esub = edi.add_subparsers(dest="action", required=True)
     parse = esub.add_parser("parse", help="read a file's interchanges, groups and transaction sets; check envelopes")
     parse.add_argument("file", type=Path, help="an X12 file (any delimiters its ISA declares)")
@@ -36,12 +37,15 @@ def add_arguments(sub: argparse._SubParsersAction) -> None:
     canonical.add_argument(
         "--location", help="the location that ships a customer's 850 when its N1 SF names none (code or GLN)"
     )
+    edi_partners.add_arguments(esub)
 
 
 def run(args: argparse.Namespace) -> int:
     """parse: 0 when every envelope is right, 1 on envelope errors. ack: 0 when a 997 was written, 1 when the file
     has no group to acknowledge. to-canonical: 0 when every set was mapped and the envelopes are right, else 1.
-    All: 2 when the file cannot be read."""
+    All: 2 when the file cannot be read. partners: see cli/edi_partners.py."""
+    if args.action == "partners":
+        return edi_partners.run(args)
     try:
         data = args.file.read_bytes()
     except OSError as exc:

@@ -9,6 +9,10 @@ secret `<prefix><id>/webhook`: the Shopify app's client secret (given by the ope
 it), or for other platforms a token we generate (shown once) that the webhook subscription sends in
 `X-Distrosync-Webhook-Token`. A BigCommerce channel's webhook secret also holds, as its field `api_token`,
 the store API token distrosync reads thin order webhooks' orders with (never shown back).
+
+An EDI trading partner is a partner of any kind whose record carries a profile (`EdiSettings`, docs/edi.md,
+"Gateway"); `set_edi` gives it one or changes it. The sets it is sent must reach it: an 850 goes to a supplier
+partner with a `supplier:` scope, a 940 to a warehouse partner with a `location:` scope.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from pydantic import ValidationError
+
 from shared.adapters.bigcommerce_api import API_TOKEN_FIELD
 from shared.aws import api_keys
 from shared.aws.clients import client
 from shared.aws.partners import WEBHOOK_FIELD, PartnerRepository, SigningSecrets
-from shared.canonical.partner import PARTNER_KINDS, ChannelSettings, Partner
+from shared.canonical.partner import PARTNER_KINDS, ChannelSettings, EdiSettings, Partner
 from shared.domain.scopes import parse_scope
 
 WEBHOOK_TOKEN_HEADER = "X-Distrosync-Webhook-Token"
@@ -38,6 +44,14 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 class PartnerAdminError(ValueError):
     pass
+
+
+class EdiProfileError(PartnerAdminError):
+    """A trading partner profile that cannot be: `problems` lists (field, what is wrong); field "" for the whole."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{field}: {message}" if field else message for field, message in problems))
 
 
 @dataclass(frozen=True)
@@ -232,6 +246,35 @@ class PartnerAdmin:
     def channels(self) -> list[Partner]:
         return [p for p in self.repo.list() if p.kind == "channel"]
 
+    def get(self, partner_id: str) -> Partner:
+        partner = self.repo.get(partner_id)
+        if partner is None:
+            raise PartnerAdminError(f"no partner '{partner_id}' (register it with 'partners add')")
+        return partner
+
+    def set_edi(self, partner_id: str, changes: dict[str, object]) -> Partner:
+        """Give a partner its trading partner profile, or change it: the fields in `changes` over the current
+        profile (a new one needs at least the partner's ISA qualifier and id and its GS id). Takes effect in the
+        Lambdas within their one-minute caches."""
+        partner = self.get(partner_id)
+        current = partner.edi.model_dump() if partner.edi is not None else {}
+        try:
+            settings = EdiSettings.model_validate({**current, **changes})
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                field = ".".join(str(part) for part in error["loc"] if not isinstance(part, int))
+                missing = error["type"] == "missing"
+                message = "required (the partner has no profile yet)" if missing else error["msg"]
+                problems.append((field, message.removeprefix("Value error, ")))
+            raise EdiProfileError(problems) from None
+        problems = edi_route_problems(partner, settings)
+        if problems:
+            raise EdiProfileError(problems)
+        updated = partner.model_copy(update={"edi": settings})
+        self.repo.put(updated)
+        return updated
+
     def _webhook_secret_name(self, partner_id: str) -> str:
         return f"{self.resources.secrets_prefix}{partner_id}/webhook"
 
@@ -266,6 +309,32 @@ class PartnerAdmin:
         if plan is None:
             raise PartnerAdminError(f"tier must be one of {', '.join(sorted(self.resources.usage_plans))}")
         return plan
+
+
+def edi_route_problems(partner: Partner, settings: EdiSettings) -> list[tuple[str, str]]:
+    """Outbound sets that would never reach this partner (wrong kind, or no scope of the kind that routes them), by
+    the routes the EDI outbound function follows."""
+    from shared.services.edi.outbound import ROUTES
+
+    receivers = {route.set_id: (route.partner_kind, route.scope_kind) for route in ROUTES.values()}
+    problems = []
+    for set_id in settings.outbound_sets:
+        if set_id not in receivers:
+            continue  # 997s go back to whoever sent the group
+        kind, scope_kind = receivers[set_id]
+        if partner.kind != kind:
+            problems.append(
+                ("outbound_sets", f"{set_id} is sent to {kind} partners; '{partner.partner_id}' is a {partner.kind}")
+            )
+        elif not any(s == "*" or s.startswith(f"{scope_kind}:") for s in partner.scopes):
+            problems.append(
+                (
+                    "outbound_sets",
+                    f"{set_id} is sent for the {scope_kind}s a partner's scopes cover; '{partner.partner_id}' has no "
+                    f"{scope_kind}: scope",
+                )
+            )
+    return problems
 
 
 def _check_api_settings(settings: ChannelSettings, api_token: str | None) -> None:
