@@ -99,6 +99,9 @@ class EnvConfig:
     api: ApiSettings = field(default_factory=ApiSettings)
     order_flow: OrderFlowSettings = field(default_factory=OrderFlowSettings)
     alarm_email: str | None = None
+    # An AWS Transfer Family SFTP server in front of the EDI bucket (billed per hour while it exists): off unless
+    # asked for (`cdk deploy -c edi_sftp=true`); partners and VANs can always use POST /v1/edi/inbound.
+    edi_sftp: bool = False
 
     @property
     def prefix(self) -> str:
@@ -192,13 +195,30 @@ class UnknownEnvironmentError(ValueError):
     pass
 
 
+def context_flag(name: str, value: bool | str | None) -> bool | None:
+    """A boolean CDK context value: `-c name=true` arrives as the string "true"; None when it is not set."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ValueError(f"context {name}={value!r} is not a boolean: use true or false (e.g. `-c {name}=true`)")
+
+
 def load_config(
-    env_name: str, account: str | None = None, region: str | None = None, alarm_email: str | None = None
+    env_name: str,
+    account: str | None = None,
+    region: str | None = None,
+    alarm_email: str | None = None,
+    edi_sftp: bool | str | None = None,
 ) -> EnvConfig:
     """The configuration of `env_name` (dev, staging or prod).
 
     Account and region fall back to CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION (set by the CDK CLI
-    from your credentials), then to a placeholder account so that synth works offline.
+    from your credentials), then to a placeholder account so that synth works offline. `edi_sftp` (a bool or the
+    context's "true"/"false") overrides the environment's default (off).
     """
     try:
         factory = ENVIRONMENTS[env_name]
@@ -213,4 +233,7 @@ def load_config(
     )
     if alarm_email:
         config = replace(config, alarm_email=alarm_email)
+    sftp = context_flag("edi_sftp", edi_sftp)
+    if sftp is not None:
+        config = replace(config, edi_sftp=sftp)
     return config

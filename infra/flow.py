@@ -4,6 +4,9 @@ bus --rule(source, detail-type)--> queue --(batch, partial failures)--> handler
          | delivery failures                 | after max_receive_count
          v                                   v
    delivery DLQ (alarm)               processing DLQ (alarm)
+
+The same shape serves events that are not canonical (e.g. S3 `Object Created` on the account's default bus): pass
+`event_pattern`, `bus` and a `label` instead of `event_types`.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from infra.functions import ServiceFunction
 from infra.platform import Platform
 from shared.canonical.envelope import eventbridge_source
 
+MAX_BATCH_SIZE = 10  # the flows' handlers process a batch within one invocation's timeout
 
-def event_pattern(event_types: list[str]) -> events.EventPattern:
+
+def event_pattern_of(event_types: list[str]) -> events.EventPattern:
     """`{"source": ["distrosync.<domain>", ...], "detail-type": [<event type>, ...]}`."""
     return events.EventPattern(
         source=sorted({eventbridge_source(event_type) for event_type in event_types}),
@@ -36,14 +41,25 @@ class EventFlow(Construct):
         id: str,
         *,
         platform: Platform,
-        event_types: list[str],
         handler: ServiceFunction,
+        event_types: list[str] | None = None,
+        event_pattern: events.EventPattern | None = None,
+        bus: events.IEventBus | None = None,
+        label: str | None = None,
         batch_size: int | None = None,
         max_batching_window_seconds: int | None = None,
     ) -> None:
+        """Canonical `event_types` from the platform's bus, or any `event_pattern` (with a `label` saying what it
+        matches, for the rule's description and the dashboard) on `bus` (default: the platform's bus)."""
         super().__init__(scope, id)
-        if not event_types:
-            raise ValueError("an EventFlow needs at least one event type")
+        if event_types and event_pattern is None:
+            pattern, what = event_pattern_of(event_types), ", ".join(event_types)
+        elif event_pattern is not None and not event_types and label:
+            pattern, what = event_pattern, label
+        else:
+            raise ValueError("an EventFlow needs either event types, or an event pattern and a label")
+        if batch_size is not None and not 1 <= batch_size <= MAX_BATCH_SIZE:
+            raise ValueError(f"batch size {batch_size} is not within 1..{MAX_BATCH_SIZE}")
         config, key, observability = platform.config, platform.key, platform.observability
         settings = config.queue
         name = f"{config.prefix}-{handler.name}"
@@ -82,9 +98,9 @@ class EventFlow(Construct):
         self.rule = events.Rule(
             self,
             "Rule",
-            event_bus=platform.bus,
-            description=f"{', '.join(event_types)} -> {handler.name}",
-            event_pattern=event_pattern(event_types),
+            event_bus=bus or platform.bus,
+            description=f"{what} -> {handler.name}",
+            event_pattern=pattern,
             targets=[
                 targets.SqsQueue(
                     self.queue,
@@ -123,7 +139,7 @@ class EventFlow(Construct):
             )
         ]
         observability.add_row(
-            f"Flow {', '.join(event_types)} -> {handler.name}",
+            f"Flow {what} -> {handler.name}",
             observability.graph(
                 "Queue depth",
                 self.queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),

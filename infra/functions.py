@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
@@ -155,3 +155,42 @@ class ServiceFunction(Construct):
             "Queries on the secondary indexes of this one table (e.g. partners by-api-key): CDK grants "
             "<table ARN>/index/*, which spans only that table's indexes.",
         )
+
+
+class ApiHandlers:
+    """The ingress and its twins: functions that call the same services as the API routes, as a partner.
+
+    A twin (e.g. `edi_inbound`, which hands mapped X12 sets to those services) must be able to do whatever the
+    ingress does, so every construct that gives the ingress an environment variable or a permission for its
+    services gives it to the twins as well, through this one object. Routes go to the ingress alone (`function`).
+    """
+
+    def __init__(self, primary: ServiceFunction, *twins: ServiceFunction) -> None:
+        self.primary = primary
+        self.twins = twins
+
+    @property
+    def all(self) -> tuple[ServiceFunction, ...]:
+        return (self.primary, *self.twins)
+
+    @property
+    def function(self) -> lambda_.Function:
+        """The ingress's function: the target of the API routes."""
+        return self.primary.function
+
+    def add_environment(self, name: str, value: str) -> None:
+        for handler in self.all:
+            handler.add_environment(name, value)
+
+    def grant_table(self, table: dynamodb.Table, *, write: bool = False) -> None:
+        for handler in self.all:
+            handler.grant_table(table, write=write)
+
+    def grant_secrets_under(self, prefix: str, *, why: str) -> None:
+        for handler in self.all:
+            handler.grant_secrets_under(prefix, why=why)
+
+    def grant(self, apply: Callable[[lambda_.IFunction], object]) -> None:
+        """Apply a grant made for one function to each, e.g. `grant(state_machine.grant_task_response)`."""
+        for handler in self.all:
+            apply(handler.function)
