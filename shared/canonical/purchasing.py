@@ -1,7 +1,9 @@
-"""Canonical purchasing events: purchase orders, supplier acknowledgments, ship notices, risk for planning.
+"""Canonical purchasing events: purchase orders, supplier acknowledgments, ship notices, supplier invoices, risk
+for planning.
 
-Quantities are in eaches. A PO line is `<po>/<line>` wherever it appears as incoming supply (`<po>/<line>#<n>`
-for the n-th delivery of a split schedule, `<po>/<line>/<ship notice id>` once shipped).
+Quantities are in eaches (and an invoice's prices per each). A PO line is `<po>/<line>` wherever it appears as
+incoming supply (`<po>/<line>#<n>` for the n-th delivery of a split schedule, `<po>/<line>/<ship notice id>` once
+shipped).
 """
 
 from __future__ import annotations
@@ -259,6 +261,83 @@ class PurchaseOrderAckOverdue(EventData):
         return self.po_number
 
 
+InvoiceLineIssue = Literal["unknown_line", "sku_mismatch", "over_ordered", "over_received", "price_variance"]
+InvoiceIssue = Literal["total_mismatch", "currency_mismatch", "po_cancelled"]
+InvoiceMatchStatus = Literal["matched", "exceptions"]
+
+
+class InvoiceLineMatch(BaseModel):
+    """One invoice line against its PO line and what was received (docs/supplier-collaboration.md, "Invoices")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: InvoiceMatchStatus
+    issues: list[InvoiceLineIssue] = Field(default_factory=list)
+    po_sku: Sku | None = Field(default=None, description="The PO line's SKU (None: the PO has no such line).")
+    ordered_quantity: int | None = Field(default=None, ge=0, description="Ordered on the PO line, in eaches.")
+    received_quantity: int | None = Field(
+        default=None, ge=0, description="Received against the PO line when the invoice arrived, in eaches."
+    )
+    invoiced_quantity: int = Field(
+        ge=0, description="Invoiced on the PO line over every invoice of the PO up to this line included, in eaches."
+    )
+    po_unit_price: Decimal | None = Field(default=None, description="The PO's price per each (None: not priced).")
+    price_variance: Decimal | None = Field(default=None, description="Invoiced minus PO price, per each.")
+
+
+class SupplierInvoiceLine(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    line: LineNumber = Field(description="The PO line invoiced.")
+    sku: Sku | None = Field(default=None, description="The item as the supplier named it (None: not named).")
+    quantity: int = Field(gt=0, description="Invoiced, in eaches.")
+    unit_price: Decimal = Field(ge=0, description="Per each, to 6 decimal places.")
+    amount: Decimal = Field(ge=0, description="Quantity times unit price as invoiced (in the invoice's unit).")
+    match: InvoiceLineMatch
+
+
+class InvoiceMatch(BaseModel):
+    """The three-way match of the whole invoice, as of its arrival."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: InvoiceMatchStatus
+    issues: list[InvoiceIssue] = Field(default_factory=list, description="Issues of the invoice as a whole.")
+    lines_total: Decimal = Field(description="The sum of the lines' amounts.")
+    exception_lines: int = Field(ge=0, description="How many lines have an issue.")
+
+
+class SupplierInvoice(BaseModel):
+    """A supplier's invoice against one PO (an 810, or the supplier portal), kept for three-way matching."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    invoice_id: DocumentId
+    po_number: PoNumber
+    supplier_id: SupplierId
+    location: LocationCode = Field(description="The PO's ship-to location.")
+    invoice_date: date
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    terms: str | None = Field(default=None, max_length=256)
+    total: Decimal | None = Field(default=None, description="The total the invoice states.")
+    lines: list[SupplierInvoiceLine] = Field(min_length=1)
+    match: InvoiceMatch
+
+
+class SupplierInvoiceReceived(EventData):
+    """A supplier's invoice was received against a PO, with its three-way match (`matched` or `exceptions`)."""
+
+    event_type = "supplier_invoice.received"
+    schema_version = "1.0"
+
+    invoice: SupplierInvoice
+    erp_reference: str | None = Field(default=None, description="The ERP's own id of the PO.")
+    supplier_reference: str | None = Field(default=None, description="The ERP's own id of the supplier.")
+
+    def subject(self) -> str:
+        return f"{self.invoice.po_number}/{self.invoice.invoice_id}"
+
+
 EVENTS: tuple[type[EventData], ...] = (
     PurchaseOrderAcknowledged,
     InboundExpectationChanged,
@@ -267,4 +346,5 @@ EVENTS: tuple[type[EventData], ...] = (
     PurchaseOrderChanged,
     ShipNoticeReceived,
     PurchaseOrderAckOverdue,
+    SupplierInvoiceReceived,
 )
