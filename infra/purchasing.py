@@ -24,6 +24,7 @@ ROUTES = (
     ("GET", "/v1/purchase-orders/{po_number}"),
     ("POST", "/v1/purchase-orders/{po_number}/acknowledgments"),
     ("POST", "/v1/purchase-orders/{po_number}/ship-notices"),
+    ("POST", "/v1/purchase-orders/{po_number}/invoices"),
     ("PUT", "/v1/suppliers/{supplier_id}/items/{sku}/lead-time"),
     ("GET", "/v1/suppliers/{supplier_id}/items/{sku}/lead-time"),
 )

@@ -1,15 +1,16 @@
-"""Purchasing routes (docs/supplier-collaboration.md): purchase orders from the ERP, acknowledgments and ship
-notices from the supplier, lead times from the supplier or the ERP."""
+"""Purchasing routes (docs/supplier-collaboration.md): purchase orders from the ERP, acknowledgments, ship notices
+and invoices from the supplier, lead times from the supplier or the ERP."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from pydantic import BaseModel, Field
 
 from shared.api.problem_response import CORRELATION_HEADER
 from shared.api.purchasing_models import (
@@ -24,15 +25,22 @@ from shared.api.purchasing_models import (
     PurchaseOrderWritten,
     ShipNoticeRequest,
     ShipNoticeResult,
+    SupplierInvoiceRequest,
 )
 from shared.aws.purchasing_store import LeadTime, PurchasingStore
 from shared.canonical.inventory import LocationCode, Sku
-from shared.canonical.purchasing import PoNumber, ScheduledDelivery
+from shared.canonical.purchasing import PoNumber, ScheduledDelivery, SupplierInvoice
 from shared.domain import purchase_orders as po
 from shared.http import problems as p
 from shared.http.problems import Problem
 from shared.observability import MetricUnit, metrics
-from shared.services.purchasing import Contended, DocumentConflict, PurchasingService, expected_lines
+from shared.services.purchasing import (
+    Contended,
+    DocumentConflict,
+    PurchasingService,
+    expected_lines,
+    invoice_metric,
+)
 
 if TYPE_CHECKING:
     from shared.api.deps import Deps
@@ -56,6 +64,7 @@ def build_service(deps: Deps) -> PurchasingService:
         settings.event_bus_name,
         directory=SupplierDirectory(settings.suppliers_table),
         master=deps.master,
+        positions=deps.store,
     )
 
 
@@ -257,6 +266,43 @@ def post_ship_notice(po_number: _Po, body: Annotated[ShipNoticeRequest, Body()])
     return _reply(
         201 if shipped.outcome == "applied" and not shipped.replayed else 200, reply, replayed=shipped.replayed
     )
+
+
+# ------------------------------------------------------------------------------------------ supplier invoices
+class SupplierInvoiceResult(BaseModel):
+    outcome: Literal["applied", "unchanged"]
+    invoice: SupplierInvoice = Field(description="The invoice in eaches, with its three-way match as of its arrival.")
+    event_ids: list[str] = Field(default_factory=list)
+
+
+@router.post(
+    "/v1/purchase-orders/<po_number>/invoices",
+    summary="Invoice a purchase order (the PO's supplier); kept with its three-way match",
+    description=(
+        "Each line is matched against its PO line (SKU, ordered quantity, price per each within the larger of 1% "
+        "and 0.01) and what was received against it, counting the PO's earlier invoices; the stated total against "
+        "the lines. A mismatch is not a refusal: the invoice is kept with its issues (`match.status` `exceptions`) "
+        "and supplier_invoice.received published. The same invoice again is `unchanged` and publishes nothing; "
+        "the same id with another body is a conflict (409)."
+    ),
+    tags=["purchasing"],
+    responses={
+        201: {"description": "Received and matched", "content": {"application/json": {"model": SupplierInvoiceResult}}},
+        200: {
+            "description": "The same invoice again",
+            "content": {"application/json": {"model": SupplierInvoiceResult}},
+        },
+        **{status: _PROBLEM for status in (401, 403, 404, 409, 413, 415, 422, 503)},
+    },
+)
+def post_invoice(po_number: _Po, body: Annotated[SupplierInvoiceRequest, Body()]) -> Response[SupplierInvoiceResult]:
+    ctx = router.context
+    with _as_problems():
+        received = _service().invoice(po_number, body, ctx["partner"], ctx["meta"])
+    _count(invoice_metric(received))
+    reply = SupplierInvoiceResult(outcome=received.outcome, invoice=received.invoice, event_ids=received.event_ids)
+    applied = received.outcome == "applied" and not received.replayed
+    return _reply(201 if applied else 200, reply, replayed=received.replayed)
 
 
 # ----------------------------------------------------------------------------------------------- lead times

@@ -3,20 +3,24 @@
 Layout (docs/supplier-collaboration.md, "Purchasing"):
 - `PO#<po>` / `PO`: the state (the ERP's latest revision, the supplier's answer per line, shipments, `version`);
   `ack_queue` and `ack_due_at` are set while the PO awaits its acknowledgment (sparse GSI `by-ack-due`).
-- `PO#<po>` / `REV#<revision>`, `ACK#<id>`, `ASN#<id>`: what each request carried (its hash, for duplicates), the
-  answer it got, and its events until they are published (`outbox`, zlib-compressed JSON envelopes).
+- `PO#<po>` / `REV#<revision>`, `ACK#<id>`, `ASN#<id>`, `INV#<id>`: what each request carried (its hash, for
+  duplicates), the answer it got (zlib-compressed when large), and its events until they are published (`outbox`,
+  zlib-compressed JSON envelopes).
+- `PO#<po>` / `INVOICED`: eaches invoiced per PO line over the PO's invoices (`version`), the tally later invoices
+  are matched against; written with each invoice's document, so that concurrent invoices of a PO serialize.
 - `SUPPLIER#<gid>` / `LEADTIME#<sku>[#<location>]`: a lead time, ordered by `sequence`.
 
 A state change is one conditional write of the PO (`version` as read) together with its document, in one
-TransactWriteItems; the outbox (`shared.aws.record_outbox`, ADR 0013) is removed once its events are published, so
-a request retried after a failed publication finds them and publishes them. A lead time keeps its event the same
-way.
+TransactWriteItems (an invoice writes the tally instead of the PO, which it does not change); the outbox
+(`shared.aws.record_outbox`, ADR 0013) is removed once its events are published, so a request retried after a
+failed publication finds them and publishes them. A lead time keeps its event the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -61,6 +65,16 @@ def po_key(po_number: str, sk: str = "PO") -> dict[str, Any]:
 
 def revision_sk(revision: int) -> str:
     return f"REV#{revision:012d}"
+
+
+def invoice_sk(invoice_id: str) -> str:
+    return f"INV#{invoice_id}"
+
+
+INVOICED_SK = "INVOICED"
+# A document's answer longer than this is stored zlib-compressed (`result_z`): an invoice of 999 lines answers
+# with a few hundred KB of JSON, which would not fit an item beside its outbox.
+RESULT_COMPRESS_ABOVE = 16 * 1024
 
 
 def lead_time_key(supplier_id: str, sku: str, location: str | None) -> dict[str, Any]:
@@ -183,25 +197,59 @@ def document_to_item(po_number: str, doc: Document) -> dict[str, Any]:
         "body_hash": doc.body_hash,
         "outcome": doc.outcome,
         "version": doc.version,
-        "result": doc.result,
         "partner_id": doc.partner_id,
         "received_at": iso(doc.received_at),
     }
-    return record_outbox.attach(to_item(data), doc.outbox)
+    item = to_item(data)
+    if len(doc.result) > RESULT_COMPRESS_ABOVE:
+        item["result_z"] = {"B": zlib.compress(doc.result.encode())}
+    else:
+        item["result"] = {"S": doc.result}
+    return record_outbox.attach(item, doc.outbox)
 
 
 def document_from_item(item: dict[str, Any]) -> Document:
     outbox = record_outbox.pop(item)
+    packed = item.pop("result_z", None)
     data = from_item(item)
     return Document(
         sk=data["sk"],
         body_hash=data["body_hash"],
         outcome=data["outcome"],
         version=int(data["version"]),
-        result=data["result"],
+        result=zlib.decompress(bytes(packed["B"])).decode() if packed else data["result"],
         partner_id=data["partner_id"],
         received_at=datetime.fromisoformat(data["received_at"]),
         outbox=outbox,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ invoiced
+@dataclass(frozen=True)
+class InvoicedTally:
+    """Eaches invoiced per PO line over the PO's invoices; `version` 0: no invoice yet (no item)."""
+
+    version: int = 0
+    lines: Mapping[int, int] = field(default_factory=dict)
+    invoices: int = 0
+
+
+def tally_to_item(po_number: str, tally: InvoicedTally) -> dict[str, Any]:
+    return {
+        "pk": {"S": f"PO#{po_number}"},
+        "sk": {"S": INVOICED_SK},
+        "version": to_value(tally.version),
+        "invoices": to_value(tally.invoices),
+        "lines": {"M": {str(line): to_value(quantity) for line, quantity in sorted(tally.lines.items())}},
+    }
+
+
+def tally_from_item(item: dict[str, Any]) -> InvoicedTally:
+    data = from_item(item)
+    return InvoicedTally(
+        version=int(data["version"]),
+        lines={int(line): int(quantity) for line, quantity in data.get("lines", {}).items()},
+        invoices=int(data.get("invoices", 0)),
     )
 
 
@@ -266,6 +314,22 @@ class PurchasingStore:
         document = next((document_from_item(i) for i in items if i["sk"]["S"] != "PO"), None)
         return state, document
 
+    def load_invoicing(self, po_number: str, invoice_id: str) -> tuple[PoState | None, Document | None, InvoicedTally]:
+        """The PO, the invoice's document if it was received before, and the PO's invoiced tally: one strongly
+        consistent BatchGetItem."""
+        sk = invoice_sk(invoice_id)
+        keys = [po_key(po_number), po_key(po_number, sk), po_key(po_number, INVOICED_SK)]
+        request: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
+        found: dict[str, dict[str, Any]] = {}
+        while request:
+            response = client("dynamodb").batch_get_item(RequestItems=request)
+            found |= {i["sk"]["S"]: i for i in response["Responses"].get(self.table_name, [])}
+            request = response.get("UnprocessedKeys") or {}
+        state = state_from_item(found["PO"]) if "PO" in found else None
+        document = document_from_item(found[sk]) if sk in found else None
+        tally = tally_from_item(found[INVOICED_SK]) if INVOICED_SK in found else InvoicedTally()
+        return state, document, tally
+
     def due(self, now: datetime) -> Iterator[DueEntry]:
         """POs awaiting acknowledgment whose window ended at or before `now`, earliest first."""
         kwargs: dict[str, Any] = {
@@ -314,6 +378,22 @@ class PurchasingStore:
                 return WriteOutcome.CHANGED
             return WriteOutcome.OK
         return self._transact([{"Put": put}, {"Put": self._new_document(state.po_number, document)}])
+
+    def save_invoice(
+        self, po_number: str, before_version: int, tally: InvoicedTally, document: Document
+    ) -> WriteOutcome:
+        """The invoice's document (which must not exist) with the PO's new tally, if the tally is still at
+        `before_version` (0: no invoice yet); the PO itself is not written."""
+        if before_version == 0:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(sk)"}
+        else:
+            condition = {
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {":v": to_value(before_version)},
+            }
+        put = {"TableName": self.table_name, "Item": tally_to_item(po_number, tally), **condition}
+        return self._transact([{"Put": put}, {"Put": self._new_document(po_number, document)}])
 
     def put_document(self, po_number: str, document: Document) -> WriteOutcome:
         """A document that changes nothing on the PO (a superseded acknowledgment or revision)."""

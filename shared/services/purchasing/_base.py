@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -50,6 +50,23 @@ class SupplierDirectoryLike(Protocol):
     def get(self, supplier_id: str) -> SupplierRefLike | None: ...
 
 
+class IncomingLike(Protocol):
+    @property
+    def received(self) -> int: ...
+
+
+class PositionLike(Protocol):
+    @property
+    def incoming(self) -> Mapping[str, IncomingLike]: ...
+
+
+class PositionsLike(Protocol):
+    """`shared.aws.inventory_store.InventoryStore`: inventory positions by (sku, location), whose incoming lines
+    count what was received against each PO reference."""
+
+    def get_many(self, keys: Iterable[tuple[str, str]]) -> Mapping[tuple[str, str], PositionLike]: ...
+
+
 class Contended(Exception):
     """The PO kept changing under this request; the API answers 503 with Retry-After."""
 
@@ -69,8 +86,8 @@ def body_hash(body: Any) -> str:
 
 
 class ServiceBase:
-    """The service's dependencies and the plumbing its parts (purchase orders, acknowledgments, ship notices, lead
-    times, the overdue sweep) share."""
+    """The service's dependencies and the plumbing its parts (purchase orders, acknowledgments, ship notices,
+    invoices, lead times, the overdue sweep) share."""
 
     def __init__(
         self,
@@ -79,6 +96,7 @@ class ServiceBase:
         *,
         directory: SupplierDirectoryLike | None = None,
         master: MasterData | None = None,
+        positions: PositionsLike | None = None,
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -86,6 +104,7 @@ class ServiceBase:
         self.bus_name = bus_name
         self.directory = directory
         self.master = master
+        self.positions = positions
         self._clock = clock
         self._sleep = sleep
 
@@ -248,6 +267,11 @@ class ServiceBase:
         if self.master is None:
             raise RuntimeError("this purchasing service was built without the master data")
         return self.master
+
+    def _positions(self) -> PositionsLike:
+        if self.positions is None:
+            raise RuntimeError("this purchasing service was built without the inventory positions")
+        return self.positions
 
     def _directory(self) -> SupplierDirectoryLike:
         if self.directory is None:
