@@ -197,9 +197,17 @@ class EdiOutbound:
         return document
 
     def _withdraw(self, key: str, why: str) -> None:
-        """Delete a file written for nothing, before the partner picks it up."""
+        """Delete a file written for nothing, before the partner picks it up. Best effort: a file that stays is a
+        duplicate the partner can tell by its BEG03/W0502, and the error that made it one is the one to raise."""
+        try:
+            client("s3").delete_object(Bucket=self.files.bucket, Key=key)
+        except Exception as exc:  # the caller's own outcome (or error) stands
+            logger.error(
+                "EDI file written for nothing could not be withdrawn",
+                extra={"object_key": key, "reason": why, "error": repr(exc)[:500]},
+            )
+            return
         logger.warning("EDI file withdrawn", extra={"object_key": key, "reason": why})
-        client("s3").delete_object(Bucket=self.files.bucket, Key=key)
 
 
 def _scoped_value(envelope: Envelope[Any]) -> str:
