@@ -11,7 +11,7 @@ import pytest
 
 from cli.main import main
 from shared.adapters.x12 import ERROR_KINDS, read
-from tests.unit.x12_corpus import EXPECTED, MALFORMED, X12, shape
+from tests.unit.x12_corpus import EXPECTED, GROUP_STAMPS, MALFORMED, X12, shape
 
 MULTI_TX = (X12 / "855_staedi_multi-tx.edi").read_bytes()
 
@@ -72,6 +72,7 @@ def test_interchanges_with_different_delimiters_follow_one_another():
         (b"SE*3*0002", b"SE*3*0003", [("se_control_number", "000001337", "0001", "0002", 8)]),
         (b"GE*2*0001", b"GE*3*0001", [("ge_transaction_count", "000001337", "0001", None, 9)]),
         (b"GE*2*0001", b"GE*2*0002", [("ge_control_number", "000001337", "0001", None, 9)]),
+        (b"SE*3*0002", "SE*\u00b2*0002".encode(), [("se_segment_count", "000001337", "0001", "0002", 8)]),
         (b"IEA*1*000001337", b"IEA*1*000001338", [("iea_control_number", "000001337", None, None, 10)]),
         (b"IEA*1*", b"IEA*2*", [("iea_group_count", "000001337", None, None, 10)]),
         (b"IEA*1*000001337~\n", b"", [("iea_missing", "000001337", None, None, 9)]),
@@ -93,6 +94,35 @@ def test_each_broken_envelope_rule_gives_its_own_error_and_says_where(old: bytes
     result = read(MULTI_TX.replace(old, new, 1))
     assert [(e.kind, e.interchange, e.group, e.transaction, e.segment) for e in result.errors] == errors
     assert all(e.kind in ERROR_KINDS and e.message for e in result.errors)
+
+
+def test_groups_keep_gs04_gs05_and_the_ge01_their_sender_wrote():
+    assert sorted(GROUP_STAMPS) == sorted(EXPECTED)
+    for name, stamps in GROUP_STAMPS.items():
+        result = read((X12 / name).read_bytes())
+        assert [(g.date, g.time, g.claimed_count) for ic in result.interchanges for g in ic.groups] == stamps, name
+    ic = read(MULTI_TX).interchanges[0]
+    assert (ic.date, ic.time) == ("260127", "1808")  # ISA09, ISA10
+
+
+@pytest.mark.parametrize(
+    ("ge", "claimed", "errors"),
+    [
+        (b"GE*2*0001~\n", 2, []),
+        (b"GE*0002*0001~\n", 2, []),
+        (b"GE*3*0001~\n", 3, ["ge_transaction_count"]),
+        (b"GE*0*0001~\n", 0, ["ge_transaction_count"]),
+        (b"GE*two*0001~\n", None, ["ge_transaction_count"]),
+        ("GE*\u00b2*0001~\n".encode(), None, ["ge_transaction_count"]),  # a digit to str.isdigit, not to int()
+        (b"GE~\n", None, ["ge_transaction_count", "ge_control_number"]),
+        (b"", None, ["ge_missing"]),
+    ],
+)
+def test_a_lying_ge_keeps_its_claimed_count(ge: bytes, claimed: int | None, errors: list[str]):
+    result = read(MULTI_TX.replace(b"GE*2*0001~\n", ge, 1))
+    [group] = result.interchanges[0].groups
+    assert (group.claimed_count, len(group.transactions)) == (claimed, 2)
+    assert [e.kind for e in result.errors] == errors
 
 
 def test_a_cut_or_garbled_file_never_raises():

@@ -1,5 +1,5 @@
 """The truth about every file of ../shared/corpus/x12, read off the files themselves (their ISA12/ISA13, ISA05/ISA06,
-GS01/GS06/GS08, ST01/ST02 and SE01), written literally, never computed by a reader.
+GS01/GS06/GS08, ST01/ST02 and SE01; GS04/GS05 and GE01), written literally, never computed by a reader.
 
 Shared by tests/unit/test_x12_reader.py and `make bench` (bench/edi_parse.py), which judges our reader and pyx12's
 against the same values."""
@@ -102,6 +102,28 @@ EXPECTED = {
     "997_staedi_simple997.edi": [
         ("508121953", "00501", ("ZZ", "ReceiverID"), [("FA", "000005", "005010X230", [("997", "0001", 8)])])
     ],
+}
+# file -> every group in file order: (GS04, GS05, GE01 as a number), as written (YYMMDD dates before 004010).
+GROUP_STAMPS = {
+    "214_EDI.Net_MGCTLYST-SAMPLE.EDI": [("20160726", "1303", 1)],
+    "214_EDI.Net_x12.214.edi": [("20160726", "1303", 1)],
+    "214_omniparser_canadapost.edi": [("20191103", "1800", 19)],  # GE*000019
+    "810+850_staedi_invoice810_po850_dual.edi": [("19960807", "1548", 2), ("020906", "0809", 1)],
+    "810_staedi_simple810.edi": [("19960807", "1548", 2)],
+    "850_EdiEngine_850.OK.edi": [("20101127", "1719", 1)],
+    "850_node-x12_850.edi": [("20101127", "1719", 1)],
+    "850_node-x12_850_2.edi": [("20101127", "1719", 1)],
+    "850_node-x12_850_fat.edi": [("20101127", "1719", 1), ("20101127", "1719", 1)],
+    "850_x12-types_004010.edi": [("20020226", "1534", 1)],
+    "855_node-x12_855.edi": [("20201015", "1534", 1)],
+    "855_staedi_multi-tx.edi": [("20260127", "1808", 2)],
+    "856_EdiEngine_Crossdock.edi": [("20091225", "1943", 1)],
+    "856_node-x12_856.edi": [("20111206", "1045", 1)],
+    "856_x12-types_004060.edi": [("20111206", "1045", 1)],
+    "940_EdiEngine_940.OK.edi": [("20000128", "0557", 1)],
+    "940_EdiEngine_AckTest.edi": [("20090902", "1700", 2), ("20090902", "1700", 1)],
+    "997_staedi_multiple-interchanges.edi": [("20050812", "195335", 1)] * 3,
+    "997_staedi_simple997.edi": [("20050812", "195335", 1)],
 }
 # The one file whose ISA16 is missing: right when refused.
 MALFORMED = "850_EDI.Net_issue135_malformed-ISA16.edi"

@@ -78,6 +78,8 @@ class Interchange:
     test: bool
     position: int
     groups: list[Group] = field(default_factory=list)
+    date: str = ""  # ISA09 as written (YYMMDD): a TA1 repeats it
+    time: str = ""  # ISA10 as written (HHMM)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -112,7 +112,7 @@ def _read_isa(text: str, start: int) -> tuple[list[str], Separators, int]:
         )
     elements.append(component)
     for number in (12, 13):
-        if not elements[number].isdigit() or len(elements[number]) != _ISA_WIDTHS[number - 1]:
+        if not _digits(elements[number]) or len(elements[number]) != _ISA_WIDTHS[number - 1]:
             raise _IsaError(f"ISA{number} is {elements[number]!r}, not {_ISA_WIDTHS[number - 1]} digits")
     repetition = elements[11]
     has_repetition = elements[12] >= _REPETITION_FROM and len(repetition) == 1 and _is_delimiter(repetition)
@@ -128,9 +128,14 @@ def _next_segment(text: str, start: int, terminator: str) -> str:
     return text[start : end if end >= 0 else len(text)].rstrip(_LINE_BREAKS)
 
 
+def _digits(value: str) -> bool:
+    """ASCII digits only: `str.isdigit` also accepts '²', which `int` refuses."""
+    return value.isascii() and value.isdigit()
+
+
 def _number(value: str) -> int | None:
     value = value.strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if _digits(value) else None
 
 
 def _same_control_number(a: str, b: str) -> bool:
@@ -184,6 +189,8 @@ class _Reader:
                 separators=separators,
                 test=elements[15] == "T",
                 position=self.position,
+                date=elements[9],
+                time=elements[10],
             )
             self.result.interchanges.append(interchange)
             pos = self._read_interchange(interchange, pos)
@@ -270,6 +277,8 @@ class _Reader:
                     version=_element(elements, 8),
                     control_number=_element(elements, 6),
                     position=self.position,
+                    date=_element(elements, 4),
+                    time=_element(elements, 5),
                 )
                 ic.groups.append(group)
                 stray_reported = False
@@ -337,7 +346,8 @@ class _Reader:
 
     def _check_ge(self, elements: list[str], ic: Interchange, group: Group) -> None:
         declared, count = _element(elements, 1), len(group.transactions)
-        if _number(declared) != count:
+        group.claimed_count = _number(declared)
+        if group.claimed_count != count:
             self._error(
                 GE_TRANSACTION_COUNT,
                 f"GE01 says {declared!r} transaction sets but group {group.functional_id} {group.control_number} "
