@@ -153,7 +153,7 @@ class OrderFlow(Construct):
 
         # -------------------------------------------------------------------------------------- callbacks
         ingress.add_environment("ORDER_FLOW_STATE_MACHINE_ARN", self.state_machine.state_machine_arn)
-        self.state_machine.grant_task_response(ingress.function)  # pick-complete, dispatch, tracking, cancel
+        ingress.grant(self.state_machine.grant_task_response)  # pick-complete, dispatch, tracking, cancel
         # The track step answers its own token when the carrier reported delivery before it started (out of order).
         # By the machine's name, not a reference: the machine already depends on the function.
         self.steps.function.add_to_role_policy(

@@ -9,6 +9,7 @@ from infra.api import PartnerApi
 from infra.bus import EventBus
 from infra.channels import Channels
 from infra.config import EnvConfig
+from infra.edi import Edi
 from infra.fulfillment import STATE_MACHINE_OUTPUT, OrderFlow
 from infra.functions import ARCHITECTURE, RUNTIME
 from infra.idempotency import IdempotencyTable
@@ -51,15 +52,25 @@ class DistrosyncStack(cdk.Stack):
 
         platform = Platform(config, key, self.layers, self.observability, self.bus.bus)
         self.api = PartnerApi(self, "Api", config=config, key=key, observability=self.observability)
+        # The EDI gateway comes first: its edi_inbound is the ingress's twin (ApiHandlers), so every construct below
+        # gives it what it gives the ingress.
+        self.edi = Edi(self, "Edi", platform=platform, partners=self.partners.table)
         self.ingress = Ingress(
-            self, "Ingress", platform=platform, partners=self.partners.table, idempotency=self.idempotency.table
+            self,
+            "Ingress",
+            platform=platform,
+            partners=self.partners.table,
+            idempotency=self.idempotency.table,
+            twins=[self.edi.inbound],
         )
+        handlers = self.ingress.handlers
+        self.edi.serve(self.api, handlers)
         self.inventory = Inventory(
             self,
             "Inventory",
             platform=platform,
             api=self.api,
-            ingress=self.ingress.handler,
+            ingress=handlers,
             partners=self.partners.table,
         )
         self.reservations = Reservations(
@@ -67,7 +78,7 @@ class DistrosyncStack(cdk.Stack):
             "Reservations",
             platform=platform,
             api=self.api,
-            ingress=self.ingress.handler,
+            ingress=handlers,
             inventory_table=self.inventory.table,
         )
         self.channels = Channels(
@@ -75,16 +86,16 @@ class DistrosyncStack(cdk.Stack):
             "Channels",
             platform=platform,
             api=self.api,
-            ingress=self.ingress.handler,
+            ingress=handlers,
             inventory_table=self.inventory.table,
         )
-        self.suppliers = Suppliers(self, "Suppliers", platform=platform, api=self.api, ingress=self.ingress.handler)
+        self.suppliers = Suppliers(self, "Suppliers", platform=platform, api=self.api, ingress=handlers)
         self.purchasing = Purchasing(
             self,
             "Purchasing",
             platform=platform,
             api=self.api,
-            ingress=self.ingress.handler,
+            ingress=handlers,
             suppliers_table=self.suppliers.table,
         )
         self.promising = Promising(
@@ -92,7 +103,7 @@ class DistrosyncStack(cdk.Stack):
             "Promising",
             platform=platform,
             api=self.api,
-            ingress=self.ingress.handler,
+            ingress=handlers,
             inventory_table=self.inventory.table,
         )
         self.order_flow = OrderFlow(
@@ -100,7 +111,7 @@ class DistrosyncStack(cdk.Stack):
             "OrderFlow",
             platform=platform,
             api=self.api,
-            ingress=self.ingress.handler,
+            ingress=handlers,
             orders_table=self.promising.table,
             reservations_table=self.reservations.table,
             inventory_table=self.inventory.table,
@@ -139,12 +150,17 @@ class DistrosyncStack(cdk.Stack):
             "SuppliersTableName": self.suppliers.table.table_name,
             "PurchasingTableName": self.purchasing.table.table_name,
             "OrdersTableName": self.promising.table.table_name,
+            "EdiBucketName": self.edi.bucket.bucket_name,
+            "EdiTableName": self.edi.table.table_name,
             STATE_MACHINE_OUTPUT: self.order_flow.state_machine.state_machine_arn,
             "SystemSecretsPrefix": self.config.system_secrets_prefix,
             "PartnerSecretsPrefix": self.config.partner_secrets_prefix,
             "DataKeyArn": self.key.key_arn,
             "AlarmTopicArn": self.observability.topic.topic_arn,
         }
+        if self.edi.sftp is not None:
+            outputs["EdiSftpServerId"] = self.edi.sftp.server_id
+            outputs["EdiSftpUserRoleArn"] = self.edi.sftp.user_role.role_arn
         for tier, plan in self.api.usage_plans.items():
             outputs[f"UsagePlanId{tier.capitalize()}"] = plan.usage_plan_id
         for name, value in outputs.items():

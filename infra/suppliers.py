@@ -6,7 +6,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from infra.api import PartnerApi
-from infra.functions import ServiceFunction
+from infra.functions import ApiHandlers
 from infra.platform import Platform
 from infra.tables import data_table
 
@@ -17,9 +17,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
 
 
 class Suppliers(Construct):
-    def __init__(
-        self, scope: Construct, id: str, *, platform: Platform, api: PartnerApi, ingress: ServiceFunction
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, *, platform: Platform, api: PartnerApi, ingress: ApiHandlers) -> None:
         super().__init__(scope, id)
         self.table = data_table(
             self, "Table", config=platform.config, key=platform.key, name="suppliers", partition_key="pk", sort_key="sk"
@@ -29,6 +27,6 @@ class Suppliers(Construct):
         ingress.grant_table(self.table, write=True)
         # Bank accounts are encrypted field by field with the data key before they are stored
         # (shared/aws/field_crypto.py): Encrypt and Decrypt only, no data keys or re-encryption.
-        platform.key.grant(ingress.function, "kms:Encrypt", "kms:Decrypt")
+        ingress.grant(lambda function: platform.key.grant(function, "kms:Encrypt", "kms:Decrypt"))
         for method, path in ROUTES:
             api.add_route(method, path, ingress.function)
