@@ -177,7 +177,7 @@ class EdiStore:
                 ":g": {"N": str(groups)},
                 ":s": {"N": str(sets)},
             },
-            ReturnValues="UPDATED_NEW",
+            ReturnValues="ALL_NEW",  # UPDATED_NEW leaves out a counter that ADD :0 did not change
         )
         new = from_item(response["Attributes"])
         return Allocation(
