@@ -10,7 +10,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from infra.api import PartnerApi
-from infra.functions import ServiceFunction
+from infra.functions import ApiHandlers
 from infra.platform import Platform
 
 WEBHOOK_PATH = "/v1/channels/{channel}/webhooks"
@@ -31,7 +31,7 @@ class Channels(Construct):
         *,
         platform: Platform,
         api: PartnerApi,
-        ingress: ServiceFunction,
+        ingress: ApiHandlers,
         inventory_table: dynamodb.Table,
     ) -> None:
         super().__init__(scope, id)

@@ -28,7 +28,7 @@ from constructs import Construct
 from infra import nag
 from infra.api import PartnerApi
 from infra.flow import EventFlow
-from infra.functions import ServiceFunction
+from infra.functions import ApiHandlers, ServiceFunction
 from infra.platform import Platform
 from shared.domain import order_flow as flow
 
@@ -59,7 +59,7 @@ class OrderFlow(Construct):
         *,
         platform: Platform,
         api: PartnerApi,
-        ingress: ServiceFunction,
+        ingress: ApiHandlers,
         orders_table: dynamodb.Table,
         reservations_table: dynamodb.Table,
         inventory_table: dynamodb.Table,

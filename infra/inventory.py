@@ -8,7 +8,7 @@ from constructs import Construct
 
 from infra.api import PartnerApi
 from infra.flow import EventFlow
-from infra.functions import ServiceFunction
+from infra.functions import ApiHandlers, ServiceFunction
 from infra.platform import Platform
 from infra.tables import data_table
 
@@ -50,7 +50,7 @@ class Inventory(Construct):
         *,
         platform: Platform,
         api: PartnerApi,
-        ingress: ServiceFunction,
+        ingress: ApiHandlers,
         partners: dynamodb.Table,
     ) -> None:
         super().__init__(scope, id)

@@ -12,7 +12,7 @@ from constructs import Construct
 
 from infra.api import PartnerApi
 from infra.flow import EventFlow
-from infra.functions import ServiceFunction
+from infra.functions import ApiHandlers, ServiceFunction
 from infra.platform import Platform
 from infra.tables import data_table
 
@@ -34,7 +34,7 @@ class Promising(Construct):
         *,
         platform: Platform,
         api: PartnerApi,
-        ingress: ServiceFunction,
+        ingress: ApiHandlers,
         inventory_table: dynamodb.Table,
     ) -> None:
         super().__init__(scope, id)

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from infra import nag
 from infra.api import PartnerApi
-from infra.functions import ServiceFunction
+from infra.functions import ApiHandlers, ServiceFunction
 from infra.platform import Platform
 from infra.schedule import ScheduledSweep
 from infra.tables import data_table
@@ -44,7 +44,7 @@ class Purchasing(Construct):
         *,
         platform: Platform,
         api: PartnerApi,
-        ingress: ServiceFunction,
+        ingress: ApiHandlers,
         suppliers_table: dynamodb.Table,
     ) -> None:
         super().__init__(scope, id)

@@ -10,7 +10,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from infra.api import PartnerApi
-from infra.functions import ServiceFunction
+from infra.functions import ApiHandlers, ServiceFunction
 from infra.platform import Platform
 from infra.schedule import ScheduledSweep
 from infra.tables import data_table
@@ -38,7 +38,7 @@ class Reservations(Construct):
         *,
         platform: Platform,
         api: PartnerApi,
-        ingress: ServiceFunction,
+        ingress: ApiHandlers,
         inventory_table: dynamodb.Table,
     ) -> None:
         super().__init__(scope, id)

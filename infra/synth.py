@@ -53,6 +53,7 @@ def build_app(
         account=app.node.try_get_context("account"),
         region=app.node.try_get_context("region"),
         alarm_email=app.node.try_get_context("alarm_email"),
+        edi_sftp=app.node.try_get_context("edi_sftp"),
     )
     stack = DistrosyncStack(app, config.stack_name, config=config)
     nag.check(app)

@@ -200,8 +200,12 @@ def test_only_the_ingress_and_the_steps_answer_task_tokens_and_only_for_this_mac
         for statement in _statements(template_dict, lid):
             if any(a.startswith("states:SendTask") for a in _actions(statement)):
                 answering[lid] = statement
-    # the callbacks; the track step when delivery was reported before it started
-    assert set(answering) == {_function_lid(template_dict, "ingress"), _function_lid(template_dict, "order_flow")}
+    # the callbacks (the ingress and its EDI twin, for a 945); the track step when delivery was reported before it
+    assert set(answering) == {
+        _function_lid(template_dict, "ingress"),
+        _function_lid(template_dict, "edi_inbound"),
+        _function_lid(template_dict, "order_flow"),
+    }
     name = props(template_dict["Resources"][machine_lid])["StateMachineName"]
     for lid, statement in answering.items():
         assert set(_actions(statement)) == {

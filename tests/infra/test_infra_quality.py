@@ -25,6 +25,8 @@ CONTRACT_OUTPUTS = {
     "PartnerSecretsPrefix",
     "DataKeyArn",
     "AlarmTopicArn",
+    "EdiBucketName",
+    "EdiTableName",
     "UsagePlanIdSandbox",
     "UsagePlanIdStandard",
     "UsagePlanIdPremium",
