@@ -176,8 +176,10 @@ class Edi(Construct):
         self.outbound.grant_table(partners)  # trading partner profiles and scopes
         self.outbound.grant_table(self.table, write=True)  # sequences, documents sent, groups awaiting their 997
         self._allow_objects(self.outbound, "s3:PutObject", OUTBOUND_PREFIX, "writes the 850s and 940s it sends")
+        self._allow_objects(
+            self.outbound, "s3:DeleteObject", OUTBOUND_PREFIX, "removes a file whose record lost to a concurrent copy"
+        )
         key.grant(self.outbound.function, "kms:Decrypt", "kms:GenerateDataKey")
-        platform.bus.grant_put_events_to(self.outbound.function)
         self.outbound_flow = EventFlow(
             self, "OutboundFlow", platform=platform, event_types=OUTBOUND_EVENTS, handler=self.outbound
         )
