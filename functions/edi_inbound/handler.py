@@ -49,6 +49,7 @@ def record_handler(record: SQSRecord) -> str:
         logger.error("unprocessable message", extra={"message_id": record.message_id, "error": str(exc)[:2000]})
         metrics.add_metric(name="Unprocessable", unit=MetricUnit.Count, value=1)
         raise
+    logger.remove_keys(["partner_id", "object_key", "interchange"])  # the previous record's
     logger.set_correlation_id(f"s3-{event_id or record.message_id}")
     receipt = gateway.receive_object(bucket, key, received_at=created)
     if receipt.status == "rejected":
@@ -66,7 +67,7 @@ def record_handler(record: SQSRecord) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    gateway.dispatch.deps.intake.register_lambda_context(context)
+    gateway.register_lambda_context(context)
     result = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     failed = len(result.get("batchItemFailures", []))
     metrics.add_metric(name="Processed", unit=MetricUnit.Count, value=len(event.get("Records", [])) - failed)

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 _EVENT_NAMESPACE = uuid.UUID("6f1d2c8e-3b7a-4e55-9a0c-2d4e8b1f7a93")
 FINISHED = frozenset({"accepted", "partially_accepted", "rejected"})
+FUNCTIONAL_ACK_GROUP = "FA"  # GS01 of a group of 997s
 # An event stays well under EventBridge's 256 KB: sets past this many bytes of the event are counted, not listed.
 MAX_EVENT_SET_BYTES = 150_000
 MAX_REASON = 1000
@@ -130,6 +131,10 @@ class EdiGateway:
             dispatch=InboundDispatch(deps, store),
             bus_name=settings.event_bus_name,
         )
+
+    def register_lambda_context(self, context: object) -> None:
+        """The idempotent intake (inventory advice) needs the invocation's remaining time."""
+        self.dispatch.deps.intake.register_lambda_context(context)
 
     # ------------------------------------------------------------------------------------------- entries
     def receive_object(self, bucket: str, key: str, *, received_at: datetime | None = None) -> InboundReceipt:
@@ -337,9 +342,12 @@ class EdiGateway:
     ) -> list[str]:
         """Write the TA1 (when `ta1` is a note code; with a 997 unless the interchange is refused by its envelope)
         and the 997 of `inbound.ic`; returns their keys. Unless `fresh` (first time this interchange of this
-        object is seen), files written by an earlier attempt are kept as they are."""
+        object is seen), files written by an earlier attempt are kept as they are. Functional groups that are
+        997s themselves (GS01 FA) are never acknowledged: a 997 for a 997 would start an endless exchange."""
         ic, partner_id, profile = inbound.ic, inbound.partner.partner_id, inbound.profile
-        with_997 = bool(ic.groups) and (ta1 is None or duplicate)
+        acked = replace(ic, groups=[g for g in ic.groups if g.functional_id != FUNCTIONAL_ACK_GROUP])
+        result = ParseResult(interchanges=[acked], errors=inbound.result.errors)
+        with_997 = bool(acked.groups) and (ta1 is None or duplicate)
         wanted: list[tuple[str, str]] = []  # (kind, key)
         if ta1 is not None:
             wanted.append(("TA1", ack_key(partner_id, ic.control_number, inbound.object_key, "TA1")))
@@ -352,7 +360,7 @@ class EdiGateway:
         if not missing:
             return keys
         kinds = {kind for kind, _ in missing}
-        isa, gs, st = x12_ack.numbers_needed(ic, acks="997" in kinds, ta1="TA1" in kinds)
+        isa, gs, st = x12_ack.numbers_needed(acked, acks="997" in kinds, ta1="TA1" in kinds)
         allocation = self.store.allocate(partner_id, interchanges=isa, groups=gs, sets=st)
         numbers = x12_ack.from_numbers(allocation.interchanges, allocation.groups, allocation.sets)
         now, line_break = self._clock(), "\n" if profile.line_break else ""
@@ -369,12 +377,13 @@ class EdiGateway:
                     line_break=line_break,
                 )
             else:
+                acked_sets = {(g.control_number, t.control_number) for g in acked.groups for t in g.transactions}
                 text = x12_ack.write_acks(
-                    inbound.result,
+                    result,
                     numbers,
                     now,
-                    interchange=ic,
-                    rejections=rejections,
+                    interchange=acked,
+                    rejections={k: v for k, v in (rejections or {}).items() if (k[1], k[2]) in acked_sets},
                     duplicate=duplicate,
                     line_break=line_break,
                 )

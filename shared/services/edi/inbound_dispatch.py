@@ -66,6 +66,18 @@ def set_meta(
     )
 
 
+def _problem_reason(problem: Problem) -> str:
+    """The problem's slug and detail, with the first field errors it carries (pointer: message), as the API's
+    problem document would show them."""
+    errors = problem.extensions.get("errors")
+    listed = [
+        f"{e.get('pointer', '')}: {e.get('message', '')}".strip(": ")
+        for e in (errors if isinstance(errors, list) else [])[:5]
+        if isinstance(e, dict)
+    ]
+    return f"{problem.kind.slug}: {problem.detail}" + (f" ({'; '.join(listed)})" if listed else "")
+
+
 def _reason(text: str) -> str:
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
 
@@ -103,7 +115,7 @@ class InboundDispatch:
         except Problem as exc:
             if exc.status in TRANSIENT_STATUSES:
                 raise
-            return SetResult("rejected", _reason(f"{exc.kind.slug}: {exc.detail}"))
+            return SetResult("rejected", _reason(_problem_reason(exc)))
         except OutOfScope as exc:
             return SetResult("rejected", _reason(f"out-of-scope: {exc}"))
         except NotFound as exc:
