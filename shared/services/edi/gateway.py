@@ -74,6 +74,18 @@ class InboundReceipt:
     interchanges: tuple[InterchangeReceipt, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class _Judged:
+    """One set after step 4: the AK5 code the gateway adds for it (None: none), its refusal (None: it goes on)
+    and the requests it maps to."""
+
+    tx: Transaction
+    group: Group
+    code: str | None = None
+    refusal: InterchangeSet | None = None
+    requests: tuple[Mapped, ...] = ()
+
+
 def correlation_id(partner_id: str, control_number: str) -> str:
     """The correlation id of an inbound interchange: `edi-<partner>-<ISA13>`."""
     return f"edi-{partner_id}-{control_number}"
@@ -229,34 +241,32 @@ class EdiGateway:
             )
 
         # step 4: each set judged (envelope, profile, mapping), a 997 per group
-        decided = [self._judge(inbound, group, ack, owned) for group, ack in zip(ic.groups, acks, strict=True)]
+        judged = [
+            j for group, ack in zip(ic.groups, acks, strict=True) for j in self._judge(inbound, group, ack, owned)
+        ]
         rejections = {
-            (ic.control_number, group.control_number, tx.control_number): code
-            for (group, judged) in zip(ic.groups, decided, strict=True)
-            for tx, code, _, _ in judged
-            if code is not None
+            (ic.control_number, j.group.control_number, j.tx.control_number): j.code for j in judged if j.code
         }
         keys = self._write_acks(inbound, rejections=rejections, fresh=claim.outcome == "new")
 
         # step 5: each accepted set to its flow
         sets: list[InterchangeSet] = []
-        for group, judged in zip(ic.groups, decided, strict=True):
-            for tx, _, refusal, mapped in judged:
-                if refusal is not None:
-                    sets.append(refusal)
-                    continue
-                for part, request in enumerate(mapped, start=1):
-                    result = self._send(inbound, group, tx, request, part, len(mapped))
-                    sets.append(
-                        InterchangeSet(
-                            set_id=tx.set_id,
-                            control_number=tx.control_number,
-                            group=group.control_number,
-                            outcome=result.outcome,
-                            reference=request.reference,
-                            reason=_cut(result.reason) if result.reason else None,
-                        )
+        for j in judged:
+            if j.refusal is not None:
+                sets.append(j.refusal)
+                continue
+            for part, request in enumerate(j.requests, start=1):
+                result = self._send(inbound, j.group, j.tx, request, part, len(j.requests))
+                sets.append(
+                    InterchangeSet(
+                        set_id=j.tx.set_id,
+                        control_number=j.tx.control_number,
+                        group=j.group.control_number,
+                        outcome=result.outcome,
+                        reference=request.reference,
+                        reason=_cut(result.reason) if result.reason else None,
                     )
+                )
         _count("EdiSetAccepted", sum(1 for s in sets if s.outcome in ("accepted", "duplicate")))
         _count("EdiSetRejected", sum(1 for s in sets if s.outcome in ("rejected", "not_mapped")))
         status = _status(sets)
@@ -265,41 +275,31 @@ class EdiGateway:
 
     def _judge(
         self, inbound: _Inbound, group: Group, ack: x12_ack.GroupAck, owned: dict[int, list[EnvelopeError]]
-    ) -> list[tuple[Transaction, str | None, InterchangeSet | None, list[Mapped]]]:
-        """Per set of `group`: (set, the AK5 code the gateway adds or None, its refusal or None, its requests)."""
+    ) -> list[_Judged]:
+        """Each set of `group`: refused by its envelope (the reader's errors: AK5 R or AK9 R), not in the profile
+        (AK5 R 1), not mapped (AK5 R 5), or its requests."""
         errors = owned.get(id(group), [])
         group_reason = "; ".join(e.message for e in errors if e.kind in x12_ack.GROUP_CODES)
         profile = inbound.profile
-        out: list[tuple[Transaction, str | None, InterchangeSet | None, list[Mapped]]] = []
+        out: list[_Judged] = []
         for tx, set_ack in zip(group.transactions, ack.sets, strict=True):
-
-            def refused(
-                outcome: Literal["rejected", "not_mapped"], reason: str, tx: Transaction = tx
-            ) -> InterchangeSet:
-                return InterchangeSet(
-                    set_id=tx.set_id,
-                    control_number=tx.control_number,
-                    group=group.control_number,
-                    outcome=outcome,
-                    reason=_cut(reason),
-                )
-
-            if ack.codes or set_ack.status == "R":  # the envelope: AK9 R or AK5 R from the reader's errors
+            if ack.codes or set_ack.status == "R":
                 own = [e.message for e in errors if e.transaction == tx.control_number and e.kind in x12_ack.SET_CODES]
-                out.append((tx, None, refused("rejected", "; ".join(own) or group_reason or "envelope error"), []))
+                reason = "; ".join(own) or group_reason or "envelope error"
+                out.append(_Judged(tx, group, refusal=_refusal(tx, group, "rejected", reason)))
                 continue
             if tx.set_id not in profile.inbound_sets:
                 listed = ", ".join(profile.inbound_sets) or "none"
                 reason = f"transaction set {tx.set_id} is not in the partner's profile (inbound sets: {listed})"
-                out.append((tx, x12_ack.NOT_SUPPORTED, refused("rejected", reason), []))
+                out.append(_Judged(tx, group, x12_ack.NOT_SUPPORTED, _refusal(tx, group, "rejected", reason)))
                 continue
             mapped = _map(inbound, group, tx)
             failed = [m for m in mapped if not m.ok]
             if failed or not mapped:
                 reason = str(failed[0].request) if failed else f"transaction set {tx.set_id} gave no request"
-                out.append((tx, x12_ack.SEGMENTS_IN_ERROR, refused("not_mapped", reason), []))
+                out.append(_Judged(tx, group, x12_ack.SEGMENTS_IN_ERROR, _refusal(tx, group, "not_mapped", reason)))
                 continue
-            out.append((tx, None, None, mapped))
+            out.append(_Judged(tx, group, requests=tuple(mapped)))
         return out
 
     def _send(
@@ -515,6 +515,16 @@ def _isa_date_time(text: str, ic: Interchange) -> tuple[str, str]:
             return elements[9].strip(), elements[10].strip()
         start = at + len(needle)
     raise ValueError(f"the ISA of interchange {ic.control_number} was not found again")
+
+
+def _refusal(tx: Transaction, group: Group, outcome: Literal["rejected", "not_mapped"], reason: str) -> InterchangeSet:
+    return InterchangeSet(
+        set_id=tx.set_id,
+        control_number=tx.control_number,
+        group=group.control_number,
+        outcome=outcome,
+        reason=_cut(reason),
+    )
 
 
 def _map(inbound: _Inbound, group: Group, tx: Transaction) -> list[Mapped]:
