@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from shared.adapters.x12 import canonical as x12
-from shared.canonical.envelope import utcnow
 from shared.canonical.partner import Partner
 from shared.domain.errors import NotFound, OutOfScope
 from shared.http.problems import Problem
@@ -85,10 +84,9 @@ def _reason(text: str) -> str:
 class InboundDispatch:
     """`send(mapped, partner, meta)`: the mapped request through its service."""
 
-    def __init__(self, deps: Deps, edi_store: EdiStore, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, deps: Deps, edi_store: EdiStore) -> None:
         self.deps = deps
         self.edi_store = edi_store
-        self._clock = clock
         self._handlers: dict[str, Callable[[str | None, Any, Partner, RequestMeta], SetResult]] = {
             x12.ACKNOWLEDGMENT: self._acknowledgment,
             x12.SHIP_NOTICE: self._ship_notice,
