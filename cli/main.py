@@ -15,14 +15,15 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo",
-        help="run inventory visibility, supplier collaboration and order to ship end to end on the embedded AWS",
+        help="run inventory visibility, supplier collaboration, order to ship and the EDI gateway end to end on the "
+        "embedded AWS",
     )
     demo.add_argument("--env", default="dev", choices=["dev", "staging", "prod"])
     demo.add_argument(
         "--story",
         default="all",
-        choices=["all", "inventory", "supply", "orders"],
-        help="which part to play (default: all three)",
+        choices=["all", "inventory", "supply", "orders", "edi"],
+        help="which part to play (default: all four)",
     )
 
     serve = sub.add_parser("serve", help="serve the API on 127.0.0.1 over the embedded AWS")
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
         from cli.demo import run_demo
+        from cli.demo_edi import run_edi_demo
         from cli.demo_orders import run_orders_demo
         from cli.demo_supply import run_supply_demo
 
@@ -84,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
             print()
         if args.story in ("all", "orders") and status == 0:
             status = run_orders_demo(args.env)
+        if args.story == "all":
+            print()
+        if args.story in ("all", "edi") and status == 0:
+            status = run_edi_demo(args.env)
         return status
     if args.command == "edi":
         from cli import edi

@@ -130,6 +130,25 @@ def test_demo_runs_the_flow_and_exits_zero(dev_template_path, monkeypatch, capsy
     assert "SO-2002: cancelled, execution SUCCEEDED (ended in the compensation path)" in out
     assert "409 order-dispatched" in out and "SLA breaches 1" in out
     assert "demo part 3 completed" in out
+    # Part 4, the EDI gateway: the issue #6 scenario through S3 drops, 997s and TA1s read back.
+    part4 = out[out.index("demo, part 4") :]
+    assert "wrote outbound/mill-edi/000000001-850.x12: ISA13 000000001, GS06 000000001, ST02 0001" in part4
+    assert "PO1*1*3*EA*4.5*PE*SK*9780446360265" in part4
+    assert "000000005-" in part4 and "2004-12-31 is in the past" in part4
+    assert "line 1 accepted, line 2 rejected, line 3 rejected, line 4 accepted" in part4
+    assert "ISA13 000000006 duplicate: duplicate interchange: ZZ:1556150 used ISA13 000000006" in part4
+    assert "-TA1.x12: TA1 000000006 201015 1534 R 025" in part4 and "-997.x12: AK1 PR 5, AK5 R, AK9 R 1 1 0" in part4
+    assert "PO POTEST1112 unchanged" in part4
+    assert "000000105-" in part4 and "-997.x12: AK1 PR 5, AK5 R 4, AK9 R 1 1 0" in part4
+    assert "000000106-" in part4 and "-997.x12: AK1 PR 5, AK5 A, AK9 R 1 1 0 5" in part4
+    assert "handed on to the purchasing flow: nothing" in part4
+    assert "our group GS06 000000001 (850 POTEST1112): awaiting" in part4
+    assert "our group GS06 000000001: accepted" in part4
+    assert "on hand: SKU-1 118, SKU-2 480, 012345678912 0" in part4
+    assert "wrote outbound/acme-3pl/000000002-940.x12" in part4 and "W05*N*SO-EDI-7001*CUST-PO-88" in part4
+    assert "945 ST02 0001 (SO-EDI-7001) accepted" in part4
+    assert "GET /v1/orders/SO-EDI-7001: fulfillment awaiting_dispatch" in part4
+    assert "demo part 4 completed" in part4
 
 
 def test_a_state_file_left_by_a_dead_server_is_not_trusted(tmp_path, monkeypatch, capsys):
