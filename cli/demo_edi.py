@@ -2,8 +2,9 @@
 
 A book supplier and a 3PL trade X12 with distrosync; both are partners like any API partner, with a trading partner
 profile (`PartnerAdmin.set_edi`, what `distrosync edi partners set` calls). The ERP's purchase order becomes an 850
-under `outbound/<supplier>/`; the supplier's 855 (the corpus file, as it is, then resent with its delivery dates
-ahead) is dropped under `inbound/<supplier>/` as an SFTP upload would be, gets its 997 and acknowledges the PO; the
+under `outbound/<supplier>/`; the supplier's 855 is dropped under `inbound/<supplier>/` as an SFTP upload would be:
+the corpus file as it is gets a 997 that accepts it, but the purchasing flow refuses its delivery dates of 2004; resent
+with its dates a month ahead (a new ISA13), it acknowledges the PO (lines 1 and 4 accepted, 2 and 3 rejected). The
 same interchange again is refused as a duplicate (TA1 025 and a rejecting 997), a lying SE count gets AK5 R 4 and a
 lying GE count AK9 R 5; the supplier's 997 for our 850 closes the group awaiting it. The 3PL's 846 counts the stock,
 an order released by the order-to-ship state machine becomes a 940, and the 945 the 3PL answers completes its pick.
@@ -19,13 +20,16 @@ import textwrap
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.assembly import REPO_ROOT
 from cli.client import PartnerClient
 from cli.corpus import CORPUS
 from cli.demo_output import say
 from cli.local_session import partner_client, register_partner, start_runtime
+
+if TYPE_CHECKING:
+    from shared.adapters.x12 import Group, Interchange, Transaction
 
 LOCATION = "DC-EAST"
 SUPPLIER_EDI, THREE_PL = "mill-edi", "acme-3pl"
@@ -34,7 +38,7 @@ PO = "POTEST1112"  # BAK03 of the corpus 855
 BOOKS = {
     1: ("9780446360265", 3, "Webster's New World Dictionary"),
     2: ("9780767928427", 2, "Clapton: The Autobiography"),
-    3: ("9780099599531", 1, "(no title in the 855)"),
+    3: ("9780099599531", 1, "Untitled (the 855 names no title)"),
     4: ("9780446360272", 2, "Webster's New World Thesaurus"),
 }
 X12_CORPUS = CORPUS / "x12"
@@ -44,7 +48,7 @@ SAMPLE_846 = "846_inventory_advice.edi"
 # What the 846 sample counts: SKU-2 in cases of 12.
 WIDGETS = {"SKU-1": {"each": 1}, "SKU-2": {"each": 1, "case": 12}, "012345678912": {"each": 1}}
 ORDER = "SO-EDI-7001"  # W0502 holds 22 characters
-WATCHED = ("edi.interchange_processed", "purchase_order.acknowledged", "inventory.snapshot_received")
+WATCHED = ("edi.interchange_processed", "purchase_order.acknowledged")
 
 
 @dataclass
@@ -98,7 +102,7 @@ class _Edi:
 
 
 # ------------------------------------------------------------------------------------------------ X12 reading
-def _sets(text: str) -> list[tuple[Any, Any, Any]]:
+def _sets(text: str) -> list[tuple[Interchange, Group, Transaction]]:
     """(interchange, group, transaction) of every set in `text`, read with distrosync's reader."""
     from shared.adapters.x12 import read
 
