@@ -34,7 +34,7 @@ def _responses(published: str) -> dict[int, Any]:
     }
 
 
-def _ingest(deps: Deps) -> InventoryIngest:
+def build_ingest(deps: Deps) -> InventoryIngest:
     return InventoryIngest(deps.intake, deps.master)
 
 
@@ -50,7 +50,7 @@ def _accepted(accepted: Accepted, replayed: bool) -> Response[Accepted]:
 
 def _service() -> tuple[InventoryIngest, Any, Any]:
     ctx = router.context
-    return ctx["deps"].service(_ingest), ctx["partner"], ctx["meta"]
+    return ctx["deps"].service(build_ingest), ctx["partner"], ctx["meta"]
 
 
 @router.post(

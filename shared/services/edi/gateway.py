@@ -366,16 +366,7 @@ class EdiGateway:
         now, line_break = self._clock(), "\n" if profile.line_break else ""
         for kind, name in missing:
             if kind == "TA1":
-                date, time = _isa_date_time(inbound.text, ic)
-                text = x12_ack.write_ta1(
-                    ic,
-                    ta1 or "",
-                    numbers,
-                    now,
-                    interchange_date=date,
-                    interchange_time=time,
-                    line_break=line_break,
-                )
+                text = x12_ack.write_ta1(ic, ta1 or "", numbers, now, line_break=line_break)
             else:
                 acked_sets = {(g.control_number, t.control_number) for g in acked.groups for t in g.transactions}
                 text = x12_ack.write_acks(
@@ -503,18 +494,6 @@ def _envelope_refusal(ic: Interchange, profile: EdiSettings) -> tuple[str | None
         note = x12_ack.NOTE_TEST_INDICATOR
         return note, f"ISA15 (test indicator) is {flag}; the partner's profile says {want} (TA1 {note})"
     return None, ""
-
-
-def _isa_date_time(text: str, ic: Interchange) -> tuple[str, str]:
-    """ISA09 (YYMMDD) and ISA10 (HHMM) of `ic`, for its TA1 (TA102/TA103). The reader does not keep them on
-    `Interchange`: the ISA is found again by its separator, sender id and control number."""
-    sep, needle, start = ic.separators.element, "ISA" + ic.separators.element, 0
-    while (at := text.find(needle, start)) >= 0:
-        elements = [e.replace("\r", "").replace("\n", "") for e in text[at : at + 400].split(sep, 16)[:16]]
-        if len(elements) == 16 and elements[13].strip() == ic.control_number and elements[6].strip() == ic.sender.id:
-            return elements[9].strip(), elements[10].strip()
-        start = at + len(needle)
-    raise ValueError(f"the ISA of interchange {ic.control_number} was not found again")
 
 
 def _refusal(tx: Transaction, group: Group, outcome: Literal["rejected", "not_mapped"], reason: str) -> InterchangeSet:

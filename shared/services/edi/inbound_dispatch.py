@@ -161,9 +161,9 @@ class InboundDispatch:
         )
 
     def _inventory_advice(self, _: str | None, body: Any, partner: Partner, meta: RequestMeta) -> SetResult:
-        from shared.api.inventory_routes import _ingest
+        from shared.api.inventory_routes import build_ingest
 
-        _, replayed = self.deps.service(_ingest).snapshot(body, partner, meta)
+        _, replayed = self.deps.service(build_ingest).snapshot(body, partner, meta)
         if replayed:
             return SetResult("duplicate", f"snapshot {body.snapshot_id} of {body.location} was received before")
         return SetResult("accepted")
