@@ -33,9 +33,14 @@ def add_arguments(sub: argparse._SubParsersAction) -> None:
     canonical = esub.add_parser(
         "to-canonical", help="print the API request (or the mapping error) every transaction set of a file becomes"
     )
-    canonical.add_argument("file", type=Path, help="an X12 file (855, 856 and 850 are mapped)")
+    canonical.add_argument("file", type=Path, help="an X12 file (810, 846, 850, 855, 856, 945, 214 and 997 are mapped)")
     canonical.add_argument(
-        "--location", help="the location that ships a customer's 850 when its N1 SF names none (code or GLN)"
+        "--location", help="the location of an 850/846 whose N1 names none (code or GLN): a profile's default_location"
+    )
+    canonical.add_argument(
+        "--transit-days",
+        type=int,
+        help="an 856 without a delivery DTM: ETA = ship date + this many days (a profile's transit_days)",
     )
     edi_partners.add_arguments(esub)
 
@@ -55,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "ack":
         return ack(result, args.control_number)
     if args.action == "to-canonical":
-        return canonical(result, args.location)
+        return canonical(result, args.location, args.transit_days)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -99,12 +104,15 @@ def ack(result: ParseResult, first_control_number: int) -> int:
     return 0
 
 
-def canonical(result: ParseResult, location: str | None = None) -> int:
+def canonical(result: ParseResult, location: str | None = None, transit_days: int | None = None) -> int:
     """Print `{"sets": [...], "errors": [...]}`: per request its set, kind, PO and the request as the API takes it in
     JSON, or the set's mapping error; `errors` are the envelope errors. Exit 1 if any set failed or an envelope is
     wrong."""
     sets = []
-    for mapped in to_canonical(result, location):
+    if transit_days is not None and transit_days < 0:
+        print("distrosync: --transit-days must be 0 or more", file=sys.stderr)
+        return 2
+    for mapped in to_canonical(result, location, transit_days=transit_days):
         entry: dict[str, object] = {
             "set_id": mapped.set_id,
             "control_number": mapped.control_number,

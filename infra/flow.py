@@ -99,7 +99,7 @@ class EventFlow(Construct):
             self,
             "Rule",
             event_bus=bus or platform.bus,
-            description=f"{what} -> {handler.name}",
+            description=_description(what, handler.name),
             event_pattern=pattern,
             targets=[
                 targets.SqsQueue(
@@ -163,3 +163,15 @@ class EventFlow(Construct):
                 right=[handler.function.metric_duration(period=period, statistic="p90")],
             ),
         )
+
+
+RULE_DESCRIPTION_LIMIT = 512  # CloudFormation's limit on AWS::Events::Rule Description
+
+
+def _description(what: str, handler: str) -> str:
+    """`<what it matches> -> <handler>`, the list of types cut (with its count) to fit CloudFormation's limit."""
+    text = f"{what} -> {handler}"
+    if len(text) <= RULE_DESCRIPTION_LIMIT:
+        return text
+    tail = f"... ({what.count(',') + 1} types) -> {handler}"
+    return what[: RULE_DESCRIPTION_LIMIT - len(tail)].rsplit(",", 1)[0] + tail

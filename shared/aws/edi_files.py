@@ -93,6 +93,10 @@ class EdiFiles:
         client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=X12_CONTENT_TYPE)
         return key
 
+    def delete(self, key: str) -> None:
+        """Remove a file distrosync wrote (one that lost to a concurrent copy, before the partner picks it up)."""
+        client("s3").delete_object(Bucket=self.bucket, Key=key)
+
     def put_outbound(self, partner_id: str, name: str, body: str) -> str:
         """Write a file for the partner to pick up (`outbound/<partner>/<name>`); returns its key."""
         key = outbound_key(partner_id, name)

@@ -48,9 +48,10 @@ DELIVERABLE_EVENT_TYPES: tuple[str, ...] = (
     "invoice.requested",
     "order.exception",
     "order.cancelled",
-    # supplier invoices (#6: 810 or the portal) and the EDI gateway's overdue 997s, for AP and ops systems
+    # supplier invoices (#6: 810 or the portal) and the EDI gateway's outcomes, for AP and ops systems
     "supplier_invoice.received",
     "edi.ack_overdue",
+    "edi.interchange_processed",  # every inbound interchange's outcome, for an ops or monitoring system
 )
 # Documents for the systems of one location (a WMS, a DC's TMS): a system is a target of these only where its
 # `location` scopes cover the event's `location`. Other events go to every subscriber, whatever its scopes.

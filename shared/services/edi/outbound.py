@@ -32,7 +32,6 @@ from typing import Any
 from aws_lambda_powertools.metrics import single_metric
 
 from shared.adapters.x12.documents import FUNCTIONAL_IDS, DocumentError, order_release_940, purchase_order_850
-from shared.aws.clients import client
 from shared.aws.edi_files import EdiFiles
 from shared.aws.edi_store import DocumentSent, EdiStore, GroupSent
 from shared.aws.partners import PartnerRepository
@@ -200,7 +199,7 @@ class EdiOutbound:
         """Delete a file written for nothing, before the partner picks it up. Best effort: a file that stays is a
         duplicate the partner can tell by its BEG03/W0502, and the error that made it one is the one to raise."""
         try:
-            client("s3").delete_object(Bucket=self.files.bucket, Key=key)
+            self.files.delete(key)
         except Exception as exc:  # the caller's own outcome (or error) stands
             logger.error(
                 "EDI file written for nothing could not be withdrawn",
