@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from shared.aws.bus import publish
@@ -20,18 +19,11 @@ from shared.aws.edi_store import EdiStore, GroupSent
 from shared.canonical.edi import EdiAckOverdue
 from shared.canonical.envelope import Envelope, utcnow
 from shared.observability import logger
+from shared.services.overdue_sweep import OverdueReport, sweep
 from shared.settings import EdiAckOverdueSettings
 
 SWEEPER_SOURCE = "distrosync.edi-ack-overdue"
-SWEEP_PUBLISH_CHUNK = 50  # groups published (then marked) at a time
 _EVENT_NAMESPACE = uuid.UUID("6f0d8f7c-2b0e-4c1e-9a57-3e6c1b9d4a20")
-
-
-@dataclass(frozen=True)
-class AckSweepReport:
-    overdue: int = 0
-    skipped: int = 0  # listed, but acknowledged (or marked by another sweep) meanwhile
-    complete: bool = True  # False: stopped early (should_stop), the next run goes on
 
 
 class EdiAcks:
@@ -46,25 +38,13 @@ class EdiAcks:
 
     def sweep_overdue(
         self, now: datetime | None = None, *, should_stop: Callable[[], bool] = lambda: False
-    ) -> AckSweepReport:
+    ) -> OverdueReport:
         """Publish `edi.ack_overdue` for every group whose 997 was due at or before `now` (default: the clock),
         then take it out of the due index as overdue."""
         now = now or self.clock()
-        report = AckSweepReport()
-        batch: list[GroupSent] = []
-        for group in self.store.due(now):
-            if should_stop():
-                report = AckSweepReport(report.overdue, report.skipped, complete=False)
-                break
-            batch.append(group)
-            if len(batch) == SWEEP_PUBLISH_CHUNK:
-                report = self._overdue(batch, now, report)
-                batch = []
-        if batch:
-            report = self._overdue(batch, now, report)
-        return report
+        return sweep(self.store.due(now), lambda groups: self._overdue(groups, now), should_stop=should_stop)
 
-    def _overdue(self, groups: Sequence[GroupSent], now: datetime, report: AckSweepReport) -> AckSweepReport:
+    def _overdue(self, groups: Sequence[GroupSent], now: datetime) -> int:
         publish([overdue_envelope(g) for g in groups], self.bus_name)
         marked = [g for g in groups if self.store.mark_overdue(g, now)]
         for group in marked:
@@ -80,8 +60,7 @@ class EdiAcks:
             )
         if len(marked) < len(groups):
             logger.info("groups acknowledged while swept", extra={"listed": len(groups), "marked": len(marked)})
-        skipped = len(groups) - len(marked)
-        return AckSweepReport(report.overdue + len(marked), report.skipped + skipped, report.complete)
+        return len(marked)
 
 
 def overdue_event_id(group: GroupSent) -> str:
