@@ -26,7 +26,7 @@ from infra.api import PartnerApi
 from infra.flow import EventFlow
 from infra.functions import ApiHandlers, ServiceFunction
 from infra.platform import Platform
-from infra.schedule import ScheduledSweep
+from infra.schedule import ScheduledSweep, grant_due_index_sweeper
 from infra.tables import data_table
 from shared.aws.edi_files import INBOUND_PREFIX, OUTBOUND_PREFIX
 from shared.aws.edi_store import ACK_DUE_INDEX
@@ -193,16 +193,7 @@ class Edi(Construct):
             platform=platform,
             environment={"EDI_TABLE_NAME": self.table.table_name, "EVENT_BUS_NAME": platform.bus.event_bus_name},
         )
-        # It queries the index and updates groups sent, nothing else (as purchasing's ack_overdue does).
-        self.table.grant(self.ack_overdue.function, "dynamodb:Query", "dynamodb:UpdateItem")
-        key.grant(self.ack_overdue.function, "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
-        nag.acknowledge(
-            self.ack_overdue.role,
-            f"AwsSolutions-IAM5[Resource::<{_logical_id(self.table)}.Arn>/index/*]",
-            "The sweeper queries the 997-due index of this one table: CDK grants <table ARN>/index/*, which spans "
-            "only that table's indexes.",
-        )
-        platform.bus.grant_put_events_to(self.ack_overdue.function)
+        grant_due_index_sweeper(self.ack_overdue, self.table, platform, index="997-due")
         self.sweep = ScheduledSweep(
             self,
             "Sweep",

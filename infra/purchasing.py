@@ -11,11 +11,10 @@ import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from infra import nag
 from infra.api import PartnerApi
 from infra.functions import ApiHandlers, ServiceFunction
 from infra.platform import Platform
-from infra.schedule import ScheduledSweep
+from infra.schedule import ScheduledSweep, grant_due_index_sweeper
 from infra.tables import data_table
 from shared.aws.purchasing_store import ACK_DUE_INDEX, ACK_DUE_INDEX_ATTRIBUTES
 
@@ -77,17 +76,7 @@ class Purchasing(Construct):
         )
         # It queries the index and updates POs, nothing else: no read-write grant on the whole table, and the
         # data key's actions DynamoDB needs for that table without CDK's wildcards (GenerateDataKey*, ReEncrypt*).
-        self.table.grant(self.ack_overdue.function, "dynamodb:Query", "dynamodb:UpdateItem")
-        key.grant(self.ack_overdue.function, "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
-        stack = cdk.Stack.of(self.table)
-        logical_id = stack.resolve(stack.get_logical_id(self.table.node.default_child))  # type: ignore[arg-type]
-        nag.acknowledge(
-            self.ack_overdue.role,
-            f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
-            "The sweeper queries the acknowledgment-due index of this one table: CDK grants <table ARN>/index/*, "
-            "which spans only that table's indexes.",
-        )
-        platform.bus.grant_put_events_to(self.ack_overdue.function)
+        grant_due_index_sweeper(self.ack_overdue, self.table, platform, index="acknowledgment-due")
 
         self.sweep = ScheduledSweep(
             self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
@@ -76,3 +77,21 @@ class ScheduledSweep(Construct):
             threshold=config.alarms.dlq_depth,
             description=f"{dlq_name}: {alarm_description}",
         )
+
+
+def grant_due_index_sweeper(
+    function: ServiceFunction, table: dynamodb.Table, platform: Platform, *, index: str
+) -> None:
+    """What a sweep over a table's sparse due index needs, and nothing else: query the index, update the items it
+    marks, the data key for both, PutEvents for what it raises."""
+    table.grant(function.function, "dynamodb:Query", "dynamodb:UpdateItem")
+    platform.key.grant(function.function, "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+    stack = cdk.Stack.of(table)
+    logical_id = stack.resolve(stack.get_logical_id(table.node.default_child))  # type: ignore[arg-type]
+    nag.acknowledge(
+        function.role,
+        f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
+        f"The sweeper queries the {index} index of this one table: CDK grants <table ARN>/index/*, which spans "
+        "only that table's indexes.",
+    )
+    platform.bus.grant_put_events_to(function.function)
