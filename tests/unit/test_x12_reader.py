@@ -1,16 +1,25 @@
 """The X12 reader on the corpus files as partners and EDI tools wrote them (../shared/corpus/x12), on hand-made
 variants of one of them that break one envelope rule each, and `distrosync edi parse` through its entry point.
 
-Expected values are read off the files and kept in tests/unit/x12_corpus.py (shared with the bench), not computed."""
+Expected values are read off the files and kept in tests/unit/x12_corpus.py (shared with the bench), not computed.
+
+The reader reads an interchange in one go when it can and segment by segment when something is off (see its
+docstring); the tests at the end read every file, every cut of one and a few hundred mangled ones both ways and
+require the same result, down to each segment's elements and each error's position."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import random
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from cli.main import main
-from shared.adapters.x12 import ERROR_KINDS, read
+from shared.adapters.x12 import ERROR_KINDS, ParseResult, read
+from shared.adapters.x12 import reader as x12_reader
 from tests.unit.x12_corpus import EXPECTED, GROUP_STAMPS, MALFORMED, X12, shape
 
 MULTI_TX = (X12 / "855_staedi_multi-tx.edi").read_bytes()
@@ -167,3 +176,122 @@ def test_edi_parse_through_the_cli(capsys):
     assert main(["edi", "parse", str(X12 / MALFORMED)]) == 1
     out = capsys.readouterr().out
     assert "0 interchange(s), 1 envelope error(s)" in out and "isa_malformed (segment 1)" in out
+
+
+# -------------------------------------------------------------------------------------- one go or segment by segment
+def _everything(result: ParseResult) -> dict[str, Any]:
+    """All the reader returns: every field of every interchange, group, set (with its segments) and error."""
+    return dataclasses.asdict(result)
+
+
+@pytest.fixture
+def both_ways(monkeypatch: pytest.MonkeyPatch) -> Callable[[bytes], tuple[dict, dict, bool]]:
+    """`read(data)` as it is and with the one-go way stood down: (as read, segment by segment, whether every
+    interchange of `data` was read in one go)."""
+    one_go: list[bool] = []
+    fast = x12_reader._Reader._read_fast
+
+    def spy(self: Any, ic: Any, pos: int) -> int | None:
+        end = fast(self, ic, pos)
+        one_go.append(end is not None)
+        return end
+
+    def run(data: bytes) -> tuple[dict, dict, bool]:
+        one_go.clear()
+        with monkeypatch.context() as m:
+            m.setattr(x12_reader._Reader, "_read_fast", spy)
+            as_read = _everything(read(data))
+        went = all(one_go)
+        with monkeypatch.context() as m:
+            m.setattr(x12_reader._Reader, "_read_fast", lambda self, ic, pos: None)
+            return as_read, _everything(read(data)), went
+
+    return run
+
+
+def test_every_corpus_file_is_read_in_one_go_and_as_segment_by_segment(both_ways):
+    for name in EXPECTED:
+        as_read, exact, went = both_ways((X12 / name).read_bytes())
+        assert went, f"{name} was not read in one go"
+        assert as_read == exact, name
+
+
+MULTI_TEXT = MULTI_TX.decode()
+CANADAPOST = (X12 / "214_omniparser_canadapost.edi").read_bytes()  # LF is its terminator
+
+
+@pytest.mark.parametrize(
+    ("variant", "one_go"),
+    [
+        (MULTI_TEXT.replace("~\n", "~\r\n"), True),
+        (MULTI_TEXT.replace("~\n", "~"), True),
+        (MULTI_TEXT.replace("~\n", "~\r"), True),
+        (MULTI_TEXT.replace("~\n", "~\r\n", 4), True),  # CR LF after some terminators, LF after the others
+        (MULTI_TEXT.replace("~\n", "~\n\n"), True),
+        (MULTI_TEXT.replace("~\n", "\n~"), True),  # line breaks before the terminators
+        (MULTI_TEXT.replace("BAK*54", "BAK*5\n4"), True),  # one inside a segment: kept in its element
+        (MULTI_TEXT.replace("~\n", "~~\n"), True),  # empty segments
+        (MULTI_TEXT.replace("ORDER1", "VISA*ISA").replace("AC*", "AC*IEA*"), True),  # the tags inside elements
+        (MULTI_TEXT.replace("BAK*54", "ISAX~ISA~BAK*54"), False),  # segments whose tag begins with ISA
+        (MULTI_TEXT.replace("IEA*1*000001337", "IEA"), False),  # an IEA with nothing after it
+        (MULTI_TEXT.replace("~\nGE", "~\nIEA~\nGE"), False),  # a bare IEA inside the group, the real one after
+        (MULTI_TEXT.replace("IEA*1*000001337~\n", "") + MULTI_TEXT, False),  # no IEA: the next ISA comes
+        (MULTI_TEXT.replace("IEA*1*000001337~\n", ""), True),  # no IEA: the data ends
+        (MULTI_TEXT.replace("IEA*1*000001337~\n", "IEA*1*000001337"), True),  # the last terminator missing
+        (MULTI_TEXT + "trailing words", True),
+        (MULTI_TEXT.replace("ST*855*0002~\n", "SE*1*9~\nN1*ST~\nN1*BT~\n"), True),  # an SE, segments, no ST
+        (MULTI_TEXT.replace("GS*", "ST*1*2~\nREF*1~\nGS*"), True),  # a set before the group
+        (MULTI_TEXT.replace("GE*2*0001~\n", "GS*PR*A*B*20260127*1808*0002*X*004010~\n"), True),  # GS, no GE
+        (MULTI_TEXT.replace("IEA*1*", "GS*PR*A*B*20260127*1808*0002*X*004010~\nGE*0*0002~\nIEA*2*"), True),
+        (CANADAPOST.decode().replace("\n", "\r\n"), True),  # CR before each LF terminator
+        (CANADAPOST.decode().replace("\n", "\r\n", 30), True),  # ... before some
+    ],
+)
+def test_line_breaks_stray_tags_and_broken_envelopes_read_the_same_both_ways(both_ways, variant: str, one_go: bool):
+    as_read, exact, went = both_ways(variant.encode())
+    assert as_read == exact
+    assert went is one_go
+
+
+def test_every_cut_of_a_file_reads_the_same_both_ways(both_ways):
+    for data in (MULTI_TX, (X12 / "997_staedi_multiple-interchanges.edi").read_bytes()):
+        for end in range(len(data)):
+            as_read, exact, _ = both_ways(data[:end])
+            assert as_read == exact, data[:end]
+
+
+_DEBRIS = [b"\n", b"\r\n", b"\r", b"~", b"*", b"~~", b"IEA*1*000000001~", b"IEA", b"ISA", b"ISA*", b"SE*3*0001~"]
+_DEBRIS += [b"ST*850*0001~", b"GS*PO*A*B*20200101*1200*1*X*004010~", b"GE*1*1~", b"  ", b"\x00", b"VISA", b"*IEA*"]
+
+
+def _mangled(rng: random.Random, data: bytes) -> bytes:
+    """`data` with a few bytes cut, debris put in, a line doubled or dropped, or line breaks changed."""
+    for _ in range(rng.randint(1, 4)):
+        at, op = rng.randrange(len(data) + 1), rng.random()
+        if op < 0.35:
+            data = data[:at] + rng.choice(_DEBRIS) + data[at:]
+        elif op < 0.6:
+            data = data[:at] + data[at + rng.randint(1, 30) :]
+        elif op < 0.8:
+            lines = data.split(b"\n")
+            k = rng.randrange(len(lines))
+            if op < 0.7:
+                lines.insert(k, lines[k])
+            else:
+                del lines[k]
+            data = b"\n".join(lines)
+        else:
+            data = data.replace(b"\n", rng.choice([b"\r\n", b"", b"\n\n", b"\r"]), rng.randint(1, 50))
+    return data
+
+
+def test_mangled_corpus_files_read_the_same_both_ways(both_ways):
+    rng = random.Random(6)
+    files = [(X12 / name).read_bytes() for name in EXPECTED]
+    went_count = 0
+    for _ in range(600):
+        data = _mangled(rng, rng.choice(files))
+        as_read, exact, went = both_ways(data)
+        assert as_read == exact, data
+        went_count += went
+    assert 100 < went_count < 600  # both ways were taken
