@@ -71,13 +71,13 @@ def segments(text: str) -> list[list[str]]:
 
 
 def ta1(text: str) -> list[str]:
-    """The TA1 segment of a TA1 file (the reader keeps no TA1: it is between the ISA and the IEA)."""
-    terminator = text[105]
-    isa, body, *_ = (s.strip() for s in text.split(terminator) if s.strip())
-    element = isa[3]
-    fields = body.split(element)
-    assert fields[0] == "TA1", text
-    return fields
+    """The TA1 segment of a TA1 file, read back with the reader (no envelope error)."""
+    from shared.adapters.x12 import read
+
+    result = read(text)
+    assert result.ok, result.errors
+    ((segment,),) = [ic.acknowledgments for ic in result.interchanges]
+    return segment
 
 
 class EventTap:

@@ -140,7 +140,7 @@ def test_demo_runs_the_flow_and_exits_zero(dev_template_path, monkeypatch, capsy
     assert "-TA1.x12: TA1 000000006 201015 1534 R 025" in part4 and "-997.x12: AK1 PR 5, AK5 R, AK9 R 1 1 0" in part4
     assert "PO POTEST1112 unchanged" in part4
     assert "000000105-" in part4 and "-997.x12: AK1 PR 5, AK5 R 4, AK9 R 1 1 0" in part4
-    assert "000000106-" in part4 and "-997.x12: AK1 PR 5, AK5 A, AK9 R 1 1 0 5" in part4
+    assert "000000106-" in part4 and "-997.x12: AK1 PR 5, AK5 A, AK9 R 2 1 0 5" in part4
     assert "handed on to the purchasing flow: nothing" in part4
     assert "our group GS06 000000001 (850 POTEST1112): awaiting" in part4
     assert "our group GS06 000000001: accepted" in part4

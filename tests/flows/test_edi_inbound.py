@@ -171,7 +171,7 @@ def test_a_lying_se_count_and_a_lying_ge_count_are_refused_with_a_rejecting_997(
     assert ge_set["outcome"] == "rejected" and "GE01" in ge_set["reason"]
     se_ack, ge_ack = (world.outbound(mill)[done["acknowledgments"][0]] for done in (se, ge))
     assert _ak(se_ack, "AK5") == [["AK5", "R", "4"]] and _ak(se_ack, "AK9") == [["AK9", "R", "1", "1", "0"]]
-    assert _ak(ge_ack, "AK9") == [["AK9", "R", "1", "1", "0", "5"]]
+    assert _ak(ge_ack, "AK9") == [["AK9", "R", "2", "1", "0", "5"]]
     handed_on = [e["data"]["acknowledgment_id"] for e in world.tap.events("purchase_order.acknowledged")]
     assert not [a for a in handed_on if a.startswith(("x12-000000105", "x12-000000106"))]
 

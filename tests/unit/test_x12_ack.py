@@ -137,7 +137,7 @@ def test_every_group_of_every_corpus_file_is_acknowledged_and_the_997s_read_back
             ["R", "2", "2", "0"],
         ),
         # GE01 lies: the group is rejected with 5, none of its sets taken.
-        (b"GE*2*0001", b"GE*3*0001", [["A"], ["A"]], ["R", "2", "2", "0", "5"]),
+        (b"GE*2*0001", b"GE*3*0001", [["A"], ["A"]], ["R", "3", "2", "0", "5"]),
         # GE02 does not match GS06: 4.
         (b"GE*2*0001", b"GE*2*0002", [["A"], ["A"]], ["R", "2", "2", "0", "4"]),
     ],
@@ -164,7 +164,7 @@ def test_edi_ack_through_the_cli(tmp_path: Path, capsys):
     lying.write_bytes(MULTI_TX.replace(b"GE*2*0001", b"GE*3*0001", 1))
     assert main(["edi", "ack", str(lying), "--control-number", "500"]) == 0
     out = capsys.readouterr().out
-    assert "AK9*R*2*2*0*5~\n" in out
+    assert "AK9*R*3*2*0*5~\n" in out
     back = read(out.encode())
     assert back.errors == []
     assert [(i.control_number, i.sender.id, i.receiver.id) for i in back.interchanges] == [

@@ -295,3 +295,30 @@ def test_mangled_corpus_files_read_the_same_both_ways(both_ways):
         assert as_read == exact, data
         went_count += went
     assert 100 < went_count < 600  # both ways were taken
+
+
+TA1_THEN_GROUP = (
+    b"ISA*00*          *00*          *ZZ*PARTNER        *ZZ*DISTROSYNC     *261127*0900*U*00401*000000007*0*P*>~"
+    b"TA1*000000042*261126*1200*R*025~"
+    b"GS*FA*PARTNER*DISTROSYNC*20261127*0900*7*X*004010~ST*997*0001~AK1*PO*42~AK9*A*1*1*1~SE*4*0001~GE*1*7~"
+    b"IEA*1*000000007~"
+)
+
+
+def test_a_ta1_before_the_first_group_is_kept_and_one_elsewhere_is_outside_the_envelope(both_ways):
+    result = read(TA1_THEN_GROUP)
+    assert result.errors == []
+    (ic,) = result.interchanges
+    assert ic.acknowledgments == [["TA1", "000000042", "261126", "1200", "R", "025"]]
+    assert [t.set_id for t in ic.groups[0].transactions] == ["997"]
+    as_read, exact, one_go = both_ways(TA1_THEN_GROUP)
+    assert as_read == exact and one_go
+
+    after_group = TA1_THEN_GROUP.replace(b"TA1*000000042*261126*1200*R*025~", b"").replace(
+        b"GE*1*7~", b"GE*1*7~TA1*000000042*261126*1200*R*025~"
+    )
+    result = read(after_group)
+    assert [(e.kind, e.segment) for e in result.errors] == [("segment_outside_envelope", 8)]
+    assert result.interchanges[0].acknowledgments == []
+    as_read, exact, _ = both_ways(after_group)
+    assert as_read == exact

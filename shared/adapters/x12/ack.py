@@ -182,7 +182,8 @@ def judge(
         version=group.version,
         sets=sets,
         status=status,
-        included=received,
+        # AK902 is what the sender says it included (GE01), AK903 what came: a lying GE shows as the difference.
+        included=group.claimed_count if group.claimed_count is not None else received,
         received=received,
         accepted=accepted,
         codes=tuple(group_codes),
@@ -328,8 +329,8 @@ def write_ta1(
 ) -> str:
     """A TA1 interchange for `interchange`: `TA1*<ISA13>*<ISA09>*<ISA10>*<status>*<note_code>`, no group.
 
-    TA102/TA103 repeat the inbound ISA09 (YYMMDD) and ISA10 (HHMM): given here, else read from `interchange.date`
-    and `interchange.time` once the reader keeps them there (it does not yet)."""
+    TA102/TA103 repeat the inbound ISA09 (YYMMDD) and ISA10 (HHMM): given here, else the interchange's own
+    `date` and `time` as the reader kept them."""
     if status not in TA1_STATUSES:
         raise ValueError(f"TA104 {status!r} is not one of {', '.join(TA1_STATUSES)}")
     if not (len(note_code) == 3 and note_code.isdigit()):

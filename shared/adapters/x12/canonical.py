@@ -498,8 +498,8 @@ def _acknowledgment(
     segments: list[_Seg], tx: Transaction, group: Group, interchange: Interchange
 ) -> tuple[str, AcknowledgmentRequest]:
     """BAK + PO1/ACK(/SCH) loops. The id is BAK08 when given, else `x12-<ISA13>-<GS06>-<ST02>` (a resent interchange
-    is then a duplicate). `issued_at` is BAK09 (the acknowledgment date) when given, else BAK04, at 00:00 UTC: the
-    reader does not keep GS04/GS05."""
+    is then a duplicate). `issued_at` is BAK09 (the acknowledgment date) when given, else BAK04, at 00:00 UTC (the
+    document's own dates, not the envelope's GS04/GS05, which say when the file was made)."""
     bak = _first(segments, "BAK", tx, "beginning segment for purchase order acknowledgment")
     if bak.el(1) in CANCELLING_PURPOSES:
         reason = f"purpose {bak.el(1)} withdraws an acknowledgment, which the acknowledgment model cannot say"

@@ -80,6 +80,7 @@ class Interchange:
     groups: list[Group] = field(default_factory=list)
     date: str = ""  # ISA09 as written (YYMMDD): a TA1 repeats it
     time: str = ""  # ISA10 as written (HHMM)
+    acknowledgments: list[list[str]] = field(default_factory=list)  # TA1 segments before the first GS
 
     def to_dict(self) -> dict[str, Any]:
         return {

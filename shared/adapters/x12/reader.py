@@ -53,6 +53,7 @@ _ISA_LENGTH = _ISA_FIXED_END + 3  # with that separator, ISA16 and the terminato
 _REPETITION_FROM = "00402"  # ISA11 is the repetition separator from this version on (the standards id before)
 # The segments whose tag the envelope rules act on (an ISA inside an interchange is found apart).
 _ENVELOPE_TAGS = frozenset({"IEA", "GS", "GE", "ST", "SE"})
+TA1 = "TA1"  # an interchange acknowledgment: between the ISA and the first GS, outside any group
 _WALKED_TAGS = _ENVELOPE_TAGS | {"ISA"}
 
 
@@ -507,9 +508,15 @@ class _Reader:
         if tx is not None:
             tx.segments += segments[start:stop]
             tx.segment_count += stop - start
-        elif not self.stray_reported:
-            self.position = base + start + 1
-            self._stray(ic, segments[start][0])
+            return
+        lead = start
+        if self.group is None and not ic.groups:  # TA1s (interchange acknowledgments) come before any group
+            while lead < stop and segments[lead][0] == TA1:
+                lead += 1
+            ic.acknowledgments += segments[start:lead]
+        if lead < stop and not self.stray_reported:
+            self.position = base + lead + 1
+            self._stray(ic, segments[lead][0])
 
     def _read_exact(self, ic: Interchange, pos: int) -> int:
         """Segment by segment up to and including the IEA; returns where the next interchange may start."""
@@ -539,6 +546,8 @@ class _Reader:
             elif self.tx is not None:
                 self.tx.segments.append(elements)
                 self.tx.segment_count += 1
+            elif tag == TA1 and self.group is None and not ic.groups and not self.stray_reported:
+                ic.acknowledgments.append(elements)
             elif not self.stray_reported:
                 self._stray(ic, tag)
         self._data_ends(ic)
