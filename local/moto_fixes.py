@@ -35,6 +35,10 @@
    moto's `Environment.set_error` would turn the stopped program into a failed one: a stopped program stays
    stopped (ABORTED), as in Step Functions, where nothing runs after StopExecution.
 
+8. moto parses a state machine's whole definition (an ANTLR parser, ~0.5 s for the order-to-ship machine) to
+   validate it at every CreateStateMachine: every runtime start, so a fifth of it. A definition that passed once
+   passes again, so validation is remembered per process by the definition's text (a new text is still parsed).
+
 Applied once per process by the runtime (`apply()` is idempotent); 1, 2, 4, 5, 6 and 7 are verified by tests/local.
 """
 
@@ -299,6 +303,20 @@ def _wait_until_ended(execution: Any, timeout: float) -> None:
         time.sleep(0.01)
 
 
+def _validated_once(validate: Callable[..., Any]) -> Any:
+    """moto's static `_validate_definition`, skipped for a definition text it already accepted (fix 8)."""
+    accepted: set[str] = set()
+
+    def validate_once(definition: str) -> None:
+        if definition in accepted:
+            return
+        validate(definition=definition)
+        if len(accepted) < 64:
+            accepted.add(definition)
+
+    return staticmethod(validate_once)
+
+
 def apply() -> None:
     global _applied
     if _applied:
@@ -317,7 +335,11 @@ def apply() -> None:
     lambda_models.LambdaBackend.invoke = _invoke_in_process(lambda_models.LambdaBackend.invoke)  # type: ignore[method-assign]
     from moto.stepfunctions.parser.asl.eval.environment import Environment
     from moto.stepfunctions.parser.backend.execution import Execution
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+    StepFunctionsParserBackend._validate_definition = _validated_once(  # type: ignore[method-assign]
+        StepFunctionsParserBackend._validate_definition
+    )
     Execution.stop = _stop_interrupting_waits(Execution.stop)  # type: ignore[method-assign]
     Environment.set_error = _keep_stopped(Environment.set_error)  # type: ignore[method-assign]
     _applied = True

@@ -8,6 +8,7 @@ import uuid
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from sample_stack import SAMPLE
 
 from local.runtime import LocalRuntime
@@ -147,3 +148,21 @@ def _moto_executions(runtime):
 
     backend = stepfunctions_parser_backends[runtime.stack.pseudo.account_id][runtime.region]
     return backend._get_executions()
+
+
+def test_a_definition_is_parsed_once_per_process_and_a_bad_one_is_still_refused(ext, monkeypatch):
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    sfn = boto3.client("stepfunctions")
+    machine = sfn.describe_state_machine(stateMachineArn=ext.outputs["OrderFlowArn"])
+    parsed: list[str] = []
+    parse = AmazonStateLanguageParser.parse
+    monkeypatch.setattr(AmazonStateLanguageParser, "parse", lambda text: parsed.append(text) or parse(text))
+    role = machine["roleArn"]
+    sfn.create_state_machine(name=f"again-{uuid.uuid4().hex[:6]}", definition=machine["definition"], roleArn=role)
+    assert parsed == []  # the runtime's start validated this very text already (moto_fixes, fix 8)
+
+    broken = json.dumps({"StartAt": "A", "States": {"A": {"Type": "NoSuchType"}}})
+    with pytest.raises(ClientError, match="ASLParserException"):  # moto's InvalidDefinition
+        sfn.create_state_machine(name=f"broken-{uuid.uuid4().hex[:6]}", definition=broken, roleArn=role)
+    assert parsed == [broken]
