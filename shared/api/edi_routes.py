@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 router = Router()
 
-EDI_INBOUND_RESOURCE = "/v1/edi/inbound"
+EDI_INBOUND_RESOURCE = "/v1/edi/inbound"  # its raw body skips the gate's JSON check (gate.RAW_BODY_RESOURCES)
 # What the route accepts: X12 as its media type, or as plain text (what most VANs send).
 X12_MEDIA_TYPES = ("application/edi-x12", "text/plain")
 
@@ -51,10 +51,6 @@ class EdiInboundAccepted(BaseModel):
         "they reject.",
     )
     correlation_id: str
-
-
-def is_edi_inbound(request: RawRequest) -> bool:
-    return request.resource == EDI_INBOUND_RESOURCE
 
 
 def media_type(request: RawRequest) -> str:
@@ -103,7 +99,7 @@ def post_edi_inbound() -> Response[EdiInboundAccepted]:
     if partner.edi is None:
         raise Problem(
             p.EDI_PROFILE_MISSING,
-            f"partner '{partner.partner_id}' has no EDI profile: ask for one (distrosync edi partners add)",
+            f"partner '{partner.partner_id}' has no EDI profile: ask for one (distrosync edi partners set)",
         )
     require_x12(request)
     if not request.body.strip():
