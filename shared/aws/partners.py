@@ -21,7 +21,7 @@ from shared.canonical.partner import Partner
 
 API_KEY_INDEX = "by-api-key"
 PARTNER_CACHE_SECONDS = 60
-CHANNELS_CACHE_SECONDS = 60
+CHANNELS_CACHE_SECONDS = 60  # and every list of partners with settings (`active_with`)
 SECRET_CACHE_SECONDS = 300
 FORCE_INTERVAL = 30.0
 SIGNING_FIELD = "signing_secret"
@@ -44,7 +44,7 @@ class PartnerRepository:
         self.table_name = table_name
         self._by_key: dict[str, tuple[float, Partner]] = {}
         self._by_id: dict[str, tuple[float, Partner]] = {}
-        self._channels: tuple[float, list[Partner]] | None = None
+        self._with: dict[str, tuple[float, list[Partner]]] = {}
 
     def by_api_key_id(self, api_key_id: str) -> Partner | None:
         cached = self._by_key.get(api_key_id)
@@ -81,20 +81,26 @@ class PartnerRepository:
         return partner
 
     def channels(self) -> list[Partner]:
-        """Active channel partners with channel settings, sorted by id; one Scan per CHANNELS_CACHE_SECONDS."""
-        if self._channels and time.monotonic() - self._channels[0] < CHANNELS_CACHE_SECONDS:
-            return self._channels[1]
+        """Active channel partners with channel settings, sorted by id (only channels carry them)."""
+        return self.active_with("channel")
+
+    def active_with(self, settings: str) -> list[Partner]:
+        """Active partners carrying `settings` (channel, outbound, edi), sorted by id; one filtered Scan per
+        CHANNELS_CACHE_SECONDS per kind of settings."""
+        cached = self._with.get(settings)
+        if cached and time.monotonic() - cached[0] < CHANNELS_CACHE_SECONDS:
+            return cached[1]
         paginator = client("dynamodb").get_paginator("scan")
         pages = paginator.paginate(
             TableName=self.table_name,
-            FilterExpression="#kind = :channel AND #status = :active AND attribute_exists(#channel)",
-            ExpressionAttributeNames={"#kind": "kind", "#status": "status", "#channel": "channel"},
-            ExpressionAttributeValues={":channel": {"S": "channel"}, ":active": {"S": "active"}},
+            FilterExpression="#status = :active AND attribute_exists(#settings)",
+            ExpressionAttributeNames={"#status": "status", "#settings": settings},
+            ExpressionAttributeValues={":active": {"S": "active"}},
         )
         found = [Partner.model_validate(from_item(item)) for page in pages for item in page.get("Items", [])]
-        channels = sorted(found, key=lambda p: p.partner_id)
-        self._channels = (time.monotonic(), channels)
-        return channels
+        partners = sorted(found, key=lambda p: p.partner_id)
+        self._with[settings] = (time.monotonic(), partners)
+        return partners
 
     def list(self) -> list[Partner]:
         paginator = client("dynamodb").get_paginator("scan")

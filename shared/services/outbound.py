@@ -19,7 +19,6 @@ records are written, so the outbound consumer skips those targets when the publi
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +42,6 @@ from shared.domain.order_flow import DeliveryRejected, PartnerUnavailable
 from shared.domain.scopes import allows
 from shared.observability import MetricUnit, logger, metrics
 
-SYSTEMS_CACHE_SECONDS = 60
 SUPPLIER_EVENTS = frozenset({"supplier.created", "supplier.updated", "supplier.merged"})
 
 
@@ -113,14 +111,11 @@ class OutboundDispatcher:
         secrets: SystemSecrets,
         *,
         adapter_factory: Callable[..., Adapter] = build_adapter,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.partners = partners
         self.store = store
         self.secrets = secrets
         self.adapter_factory = adapter_factory
-        self.clock = clock
-        self._systems: tuple[float, list[Partner]] | None = None
 
     @classmethod
     def from_settings(cls, settings: Any) -> OutboundDispatcher:
@@ -130,12 +125,8 @@ class OutboundDispatcher:
 
     # ------------------------------------------------------------------------------------------------ targets
     def systems(self) -> list[Partner]:
-        """Active partners with outbound settings; one Scan per SYSTEMS_CACHE_SECONDS."""
-        if self._systems and self.clock() - self._systems[0] < SYSTEMS_CACHE_SECONDS:
-            return self._systems[1]
-        found = [p for p in self.partners.list() if p.outbound is not None and p.status == "active"]
-        self._systems = (self.clock(), found)
-        return found
+        """Active partners with outbound settings (the repository caches the list a minute)."""
+        return self.partners.active_with("outbound")
 
     def targets(self, envelope: Envelope[Any]) -> list[Partner]:
         return [

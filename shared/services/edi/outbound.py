@@ -3,7 +3,7 @@
 `purchase_order.created` -> an 850 to each active supplier partner whose profile lists 850 and whose `supplier:`
 scope covers the PO's supplier; `order.released` -> a 940 to each active warehouse partner whose profile lists 940
 and whose `location:` scope covers the release's location. The partners with a profile are read once a minute
-(one Scan), like the outbound dispatcher's systems.
+(one filtered Scan, `PartnerRepository.active_with`), like the outbound dispatcher's systems.
 
 Per target: `EdiStore.document_sent` says the event was written already (a retried or duplicated message) ->
 nothing; else control numbers are allocated (one ISA13, GS06 and ST02 from the partner's atomic sequences), the
@@ -22,7 +22,6 @@ so is the file of a delivery that lost a race with a concurrent copy of the same
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,8 +39,6 @@ from shared.canonical.partner import EdiSettings, Partner
 from shared.domain.scopes import allows
 from shared.observability import MetricUnit, logger
 from shared.settings import EdiOutboundSettings
-
-PARTNERS_CACHE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -70,15 +67,12 @@ class EdiOutbound:
         store: EdiStore,
         files: EdiFiles,
         *,
-        clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.partners = partners
         self.store = store
         self.files = files
-        self.clock = clock
         self.now = now
-        self._profiles: tuple[float, list[Partner]] | None = None
 
     @classmethod
     def from_settings(cls, settings: EdiOutboundSettings) -> EdiOutbound:
@@ -88,12 +82,8 @@ class EdiOutbound:
 
     # ------------------------------------------------------------------------------------------------ targets
     def profiles(self) -> list[Partner]:
-        """Active partners with a trading partner profile; one Scan per PARTNERS_CACHE_SECONDS."""
-        if self._profiles and self.clock() - self._profiles[0] < PARTNERS_CACHE_SECONDS:
-            return self._profiles[1]
-        found = [p for p in self.partners.list() if p.edi is not None and p.status == "active"]
-        self._profiles = (self.clock(), found)
-        return found
+        """Active partners with a trading partner profile (the repository caches the list a minute)."""
+        return self.partners.active_with("edi")
 
     def targets(self, envelope: Envelope[Any]) -> list[Partner]:
         route = ROUTES.get(envelope.type)
