@@ -12,13 +12,21 @@ Powertools) stay shared: importing them once per function would cost seconds, an
 botocore must stay in place. So do the project's `stateless` packages (canonical models, pure domain logic,
 problem types): they read no settings and hold no clients at import, and building their pydantic models again
 for every function of every runtime was most of a flow test's set-up.
+
+`sys.modules` is one for the whole process, and functions also run on other threads (moto's Step Functions
+executions, the server's queue pump). While one function's modules are shown, another thread importing a
+project module would find it hidden and import a second copy (or lose a package it is importing, `KeyError:
+'tests'`). `ImportGate` makes such an import wait until the function's modules are put back.
 """
 
 from __future__ import annotations
 
+import builtins
+import importlib
 import site
 import sys
 import sysconfig
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +57,8 @@ class ModuleSpace:
             path = next(iter(module.__path__), None)
         verdict = bool(path) and self._is_project_path(str(path))
         self._verdicts[name] = (module, verdict)
+        if verdict:
+            GATE.project_packages.add(name.partition(".")[0])
         return verdict
 
     def _is_project_path(self, path: str) -> bool:
@@ -57,20 +67,87 @@ class ModuleSpace:
     @contextmanager
     def active(self, owned: dict[str, ModuleType], search_path: Iterable[Path] = ()) -> Iterator[None]:
         """Show only `owned` project modules in `sys.modules`; new project modules are added to `owned`."""
-        hidden = {n: m for n, m in list(sys.modules.items()) if self.is_project_module(n, m)}
-        for name in hidden:
-            del sys.modules[name]
-        sys.modules.update(owned)
-        added_paths = [str(p) for p in search_path if str(p) not in sys.path]
-        sys.path[:0] = added_paths
+        with GATE.swapped():
+            hidden = {n: m for n, m in list(sys.modules.items()) if self.is_project_module(n, m)}
+            for name in hidden:
+                del sys.modules[name]
+            sys.modules.update(owned)
+            added_paths = [str(p) for p in search_path if str(p) not in sys.path]
+            sys.path[:0] = added_paths
+            try:
+                yield
+            finally:
+                for path in added_paths:
+                    if path in sys.path:
+                        sys.path.remove(path)
+                for name, module in list(sys.modules.items()):
+                    if self.is_project_module(name, module):
+                        owned[name] = module
+                        del sys.modules[name]
+                sys.modules.update(hidden)
+
+
+class ImportGate:
+    """Imports of project packages by other threads wait while one thread shows a function's modules.
+
+    Installed over `builtins.__import__` and `importlib.import_module` once per process. Only imports whose
+    top-level package is the project's wait (third-party imports nested in another import must not, or a thread
+    holding that module's import lock could wait on a function that needs the same module), and never longer
+    than `max_wait` seconds: past that the import goes ahead as it would have without the gate.
+    """
+
+    def __init__(self, max_wait: float = 30.0) -> None:
+        self.project_packages: set[str] = set()
+        self.max_wait = max_wait
+        self._owner: int | None = None
+        self._depth = 0
+        self._changed = threading.Condition(threading.Lock())
+        self._installed = False
+
+    @contextmanager
+    def swapped(self) -> Iterator[None]:
+        self._install()
+        me = threading.get_ident()
+        with self._changed:
+            while self._owner not in (None, me):
+                self._changed.wait()
+            self._owner, self._depth = me, self._depth + 1
         try:
             yield
         finally:
-            for path in added_paths:
-                if path in sys.path:
-                    sys.path.remove(path)
-            for name, module in list(sys.modules.items()):
-                if self.is_project_module(name, module):
-                    owned[name] = module
-                    del sys.modules[name]
-            sys.modules.update(hidden)
+            with self._changed:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._owner = None
+                    self._changed.notify_all()
+
+    def wait_for(self, name: str, globals_: dict | None = None, level: int = 0) -> None:
+        if self._owner is None or self._owner == threading.get_ident():
+            return
+        top = name.partition(".")[0]
+        if level and globals_:
+            top = str(globals_.get("__package__") or globals_.get("__name__") or "").partition(".")[0]
+        if top not in self.project_packages:
+            return
+        with self._changed:
+            self._changed.wait_for(lambda: self._owner is None, timeout=self.max_wait)
+
+    def _install(self) -> None:
+        if self._installed:
+            return
+        self._installed = True
+        original_import, original_import_module = builtins.__import__, importlib.import_module
+
+        def gated_import(name, globals=None, locals=None, fromlist=(), level=0):
+            self.wait_for(name, globals, level)
+            return original_import(name, globals, locals, fromlist, level)
+
+        def gated_import_module(name: str, package: str | None = None) -> ModuleType:
+            self.wait_for(package if name.startswith(".") and package else name)
+            return original_import_module(name, package)
+
+        builtins.__import__ = gated_import
+        importlib.import_module = gated_import_module
+
+
+GATE = ImportGate()
