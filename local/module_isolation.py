@@ -42,7 +42,10 @@ class ModuleSpace:
         installed = {sysconfig.get_paths()[k] for k in ("purelib", "platlib", "stdlib")}
         installed.update(site.getsitepackages() if hasattr(site, "getsitepackages") else ())
         installed.update((sys.prefix, sys.base_prefix))
-        self._excluded = tuple(str(Path(p).resolve()) + "/" for p in [*exclude, *installed])
+        # Both spellings: module files keep the path they were found under (a symlinked virtualenv's, say).
+        self._excluded = tuple(
+            {f"{form}/" for p in [*exclude, *installed] for form in (str(Path(p).absolute()), str(Path(p).resolve()))}
+        )
         self._verdicts: dict[str, tuple[ModuleType, bool]] = {}
 
     def is_project_module(self, name: str, module: ModuleType) -> bool:
