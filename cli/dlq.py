@@ -123,15 +123,19 @@ def describe(letter: DeadLetter) -> str:
     reason = letter.error or "-"
     if letter.error_class:
         reason = f"{letter.error_class}: {reason}"
-    elif letter.story is None:
-        reason = f"no story (moved by SQS; received {letter.receive_count} times)"
-        if letter.error:
-            reason += f": {letter.error}"
+    elif letter.story is None:  # EventBridge says why it could not deliver; SQS moves a message without a word
+        reason = (
+            f"no story: {letter.error}"
+            if letter.error
+            else f"no story (moved by SQS; received {letter.receive_count} times)"
+        )
     rows = [
         f"message     {letter.message_id}{original}",
         f"reason      {reason}",
         f"handler     {letter.handler or '-'}   attempts {letter.attempts if letter.attempts is not None else '-'}",
-        f"failed      first {at(letter.first_failure_at)}   last {at(letter.last_failure_at)}",
+        f"failed      first {at(letter.first_failure_at)}   last {at(letter.last_failure_at)}"
+        if letter.story is not None
+        else f"received    first {at(letter.first_failure_at)} (SQS's first receive)",
         f"event       {letter.event_type or '-'} {letter.event_id or ''}".rstrip(),
         f"key         {letter.business_key or '-'}   correlation {letter.correlation_id or '-'}",
         f"source      {letter.source_queue or '-'}   sent {at(letter.sent_at)}",

@@ -332,12 +332,33 @@ def test_an_event_the_bus_could_not_deliver_goes_to_its_targets_queue(rt, cli):
     code, out, _ = cli("dlq", "show", "projector-delivery-dlq", "--json")
     (letter,) = json.loads(out)
     assert letter["error"] == "SDK_CLIENT_ERROR: KMS key is disabled" and letter["event_id"] == envelope.id
+    code, out, _ = cli("dlq", "show", "projector-delivery-dlq")
+    assert "reason      no story: SDK_CLIENT_ERROR: KMS key is disabled" in out
 
     code, out, err = cli("dlq", "redrive", "projector-delivery-dlq", "--id", sent["MessageId"], "--json")
     assert code == 0, err
     assert json.loads(out)["moved"][0]["to"] == f"queue {PREFIX}-projector"
     ((body, attributes),) = contents("projector").values()
     assert json.loads(body) == event and attributes == {}
+
+
+def test_without_a_queue_to_return_to_a_distrosync_event_goes_back_on_its_bus(rt, cli, captured_events):
+    """A schedule's DLQ has no source queue: its own scheduled events cannot be sent again (the schedule runs
+    again); a distrosync event found there is put on the bus once more."""
+    envelope, event = receipt_event("SKU-5", 9)
+    sqs, url = aws("sqs"), url_of("reservation-expiry-dlq")
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+    scheduled = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}, "id": "s-1"}
+    left = sqs.send_message(QueueUrl=url, MessageBody=json.dumps(scheduled))["MessageId"]
+
+    code, out, _ = cli("dlq", "redrive", "reservation-expiry-dlq", "--json")
+    report = json.loads(out)
+    assert code == 1 and [m["to"] for m in report["moved"]] == [f"bus {PREFIX}-bus"]
+    assert [(f["message_id"], f["reason"]) for f in report["failed"]] == [
+        (left, "no source queue to send it back to (not a distrosync event on a bus)")
+    ]
+    assert [e["id"] for e in captured_events("receipt.posted")] == [envelope.id]
+    assert set(contents("reservation-expiry-dlq")) == {left}
 
 
 # -------------------------------------------------------------------------------------------------------- purge
