@@ -297,8 +297,9 @@ class DeadLetterQueues:
         total = self._depth(url)[0]
         pace = _Pace(rate, self._sleep)
         started = time.monotonic()
-        sqs = client("sqs")
-        with _Scan(sqs, url) as scan:
+        # A hold long enough for two sends in each half of it (SQS allows at most 12 hours).
+        hold = min(max(HOLD_SECONDS, int(4 / rate) + 1), 43_200) if rate else HOLD_SECONDS
+        with _Scan(client("sqs"), url, hold) as scan:
             for message in scan.messages():
                 report.scanned += 1
                 letter = decode(name, message, source)
@@ -325,6 +326,7 @@ class DeadLetterQueues:
             report.moved.append((letter, destination))
             return
         pace.wait()
+        scan.keep_alive()  # a slow rate must not let the messages held meanwhile go back to the queue
         try:
             self._send(letter, destination)
         except Exception as exc:  # the message stays in the DLQ: nothing is lost
@@ -447,8 +449,7 @@ class _Scan:
     def messages(self) -> Iterator[dict[str, Any]]:
         patient = False
         while True:
-            if time.monotonic() - self._held_at > self.hold_seconds / 2:
-                self._change_visibility(self.hold_seconds)
+            self.keep_alive()
             batch = self.sqs.receive_message(
                 QueueUrl=self.url,
                 MaxNumberOfMessages=_MAX_RECEIVE,
@@ -471,6 +472,11 @@ class _Scan:
             for m in fresh:
                 self.seen.add(m["MessageId"])
                 yield m
+
+    def keep_alive(self) -> None:
+        """Extend the hold on every message held, once half of it has gone by."""
+        if self.held and time.monotonic() - self._held_at > self.hold_seconds / 2:
+            self._change_visibility(self.hold_seconds)
 
     def delete(self, message_id: str) -> None:
         self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=self.held[message_id])
