@@ -91,3 +91,51 @@ def test_pace_spaces_sends_by_the_rate():
 
 def test_ages_read_at_a_glance():
     assert [format_age(s) for s in (5, 185, 7800, 3 * 86400 + 4 * 3600 + 5)] == ["5s", "3m05s", "2h10m", "3d04h"]
+
+
+class FakeSqs:
+    """Messages in order; a receive hides what it returns (visibility > 0), as SQS does."""
+
+    def __init__(self, count: int) -> None:
+        self.visible = {f"m-{i}": True for i in range(count)}
+        self.extended = 0
+
+    def receive_message(self, **request) -> dict:
+        ids = [m for m, shown in self.visible.items() if shown][: request["MaxNumberOfMessages"]]
+        for m in ids:
+            self.visible[m] = request["VisibilityTimeout"] == 0
+        return {"Messages": [{"MessageId": m, "ReceiptHandle": f"h-{m}", "Body": "{}"} for m in ids]}
+
+    def change_message_visibility_batch(self, QueueUrl: str, Entries: list[dict]) -> None:
+        assert len(Entries) <= 10
+        for entry in Entries:
+            message = entry["ReceiptHandle"].removeprefix("h-")
+            if message in self.visible:
+                self.visible[message] = entry["VisibilityTimeout"] == 0
+                self.extended += entry["VisibilityTimeout"] > 0
+
+    def delete_message(self, QueueUrl: str, ReceiptHandle: str) -> None:
+        del self.visible[ReceiptHandle.removeprefix("h-")]
+
+    def get_queue_attributes(self, QueueUrl: str, AttributeNames: list[str]) -> dict:
+        return {"Attributes": {"ApproximateNumberOfMessages": str(sum(self.visible.values()))}}
+
+
+def test_a_scan_sees_each_message_once_and_releases_what_it_did_not_delete(monkeypatch):
+    from shared.services import dead_letter_ops
+
+    sqs = FakeSqs(25)
+    with dead_letter_ops._Scan(sqs, "url", hold_seconds=2) as scan:
+        seen = []
+        for message in scan.messages():
+            seen.append(message["MessageId"])
+            if message["MessageId"] in ("m-3", "m-17"):
+                scan.delete(message["MessageId"])
+        assert len(seen) == 25 == len(set(seen))
+        assert not any(sqs.visible.values())  # held while the scan lasts
+        later = dead_letter_ops.time.monotonic() + 1.5
+        monkeypatch.setattr(dead_letter_ops.time, "monotonic", lambda: later)
+        scan.keep_alive()  # past half of the hold: every held message is hidden again
+        assert sqs.extended == 23
+    assert set(sqs.visible) == {f"m-{i}" for i in range(25)} - {"m-3", "m-17"}
+    assert all(sqs.visible.values())  # released at once, not left to time out
