@@ -230,6 +230,18 @@ def test_show_decodes_the_story_and_what_sqs_knows_of_a_message_without_one(rt, 
     assert "reason      no story (moved by SQS; received" in out
 
 
+def test_a_poison_message_the_consumer_dead_letters_is_shown_with_the_story_it_wrote(rt, cli):
+    sent = aws("sqs").send_message(QueueUrl=url_of("projector"), MessageBody="not an event {")
+    rt.drain()
+    code, out, err = cli("dlq", "show", "projector-dlq", "--json")
+    assert code == 0, err
+    (letter,) = json.loads(out)
+    assert letter["has_story"] is True and letter["body"] == "not an event {"
+    assert (letter["error_class"], letter["handler"], letter["attempts"]) == ("validation", f"{PREFIX}-projector", 1)
+    assert letter["original_message_id"] == sent["MessageId"] and letter["source_queue"] == f"{PREFIX}-projector"
+    assert letter["error"] and letter["first_failure_at"] == letter["last_failure_at"] is not None
+
+
 def test_unknown_queues_and_source_queues_are_refused(rt, cli):
     code, out, err = cli("dlq", "show", "nothing-dlq")
     assert (code, out) == (2, "") and f"no queue {PREFIX}-nothing-dlq" in err
@@ -401,6 +413,7 @@ def test_a_poison_receipt_then_a_fix_then_redrive_by_id_is_processed_once(rt, cl
     code, out, _ = cli("dlq", "show", "projector-dlq", "--json")
     (letter,) = json.loads(out)
     assert letter["event_id"] == event_id and letter["event_type"] == "receipt.posted"
+    assert letter["source_queue"] == f"{PREFIX}-projector"
 
     rt.functions.configure("projector", INVENTORY_TABLE_NAME=table)  # the fix
     code, out, err = cli("dlq", "redrive", "projector-dlq", "--id", event_id)
