@@ -34,8 +34,7 @@ def add_arguments(sub: Any, targeted: Callable[[Any], None]) -> None:
     redrive.add_argument(
         "--id",
         dest="ids",
-        action="extend",
-        nargs="+",
+        action="append",  # one value each: `--id A QUEUE` must not take QUEUE for an id
         default=[],
         metavar="ID",
         help="a DLQ message id, original message id or event id (repeat; default: every message)",

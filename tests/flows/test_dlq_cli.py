@@ -272,8 +272,8 @@ def test_redrive_id_moves_only_that_message_back_to_its_source_queue(rt, cli):
     assert code == 0 and "moved 1 of" in out and f"-> queue {PREFIX}-projector" in out
     assert set(contents("projector-dlq")) == {other}
 
-    code, out, _ = cli("dlq", "redrive", "projector-dlq", "--id", "no-such-id")
-    assert code == 1 and "no message for --id no-such-id" in out
+    code, out, _ = cli("dlq", "redrive", "--id", "no-such-id", "--id", other, "projector-dlq", "--dry-run")
+    assert code == 1 and "no message for --id no-such-id" in out and f"would move {other}" in out
     assert set(contents("projector-dlq")) == {other}  # released at once, not left invisible
 
 
