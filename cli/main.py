@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     from cli.edi import add_arguments as edi_arguments
 
     edi_arguments(sub)
+    from cli.dlq import add_arguments as dlq_arguments
+
+    dlq_arguments(sub, targeted)
     return parser
 
 
@@ -95,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         from cli import edi
 
         return edi.run(args)
+    if args.command == "dlq":
+        from cli import dlq
+
+        return dlq.run(args)
     if args.command == "serve":
         from cli.serve import run_server
 
