@@ -193,3 +193,33 @@ def test_promise_changes_of_a_promiser_that_died_before_publishing_are_published
     rt.drain()  # the promiser's retry of the same message: nothing left to publish
     assert once_each(captured_events(CHANGED)) - before == published
     assert with_outbox(rt, "OrdersTableName") == []
+
+
+def test_an_event_over_the_entry_limit_reaches_its_consumer_whole(rt, catalog, captured_events, monkeypatch):
+    from datetime import date
+
+    from shared.aws.bus import MAX_ENTRY_BYTES, entry_size, publish, to_entry
+    from shared.canonical.envelope import Envelope
+    from shared.canonical.inventory import InventorySupplyChanged, SupplyLine
+    from shared.canonical.parse import envelope_from_eventbridge
+
+    incoming = [
+        SupplyLine(reference=f"PO-{n}/1", kind="on_order", quantity=1, expected_date=date(2026, 12, 24))
+        for n in range(4000)
+    ]
+    data = InventorySupplyChanged(sku="SKU-1", location="DC-EAST", available=0, incoming=incoming, version=1)
+    big = Envelope[InventorySupplyChanged].wrap(data, source_partner="erp", occurred_at=utcnow())
+    assert entry_size(to_entry(big, rt.outputs["EventBusName"])) > MAX_ENTRY_BYTES
+
+    bucket = rt.outputs["ClaimCheckBucketName"]
+    monkeypatch.setenv("CLAIM_CHECK_BUCKET", bucket)  # as every function that publishes has it
+    publish([big], rt.outputs["EventBusName"])
+    (pointer,) = captured_events("inventory.supply_changed")
+    assert pointer["id"] == big.id and "data" not in pointer
+    assert pointer["claim_check"]["key"] == f"claims/{big.id}.json" and pointer["claim_check"]["bucket"] == bucket
+
+    report = rt.drain()
+    assert report.drained and not report.function_errors
+    batches = [line for line in rt.functions.logs.json_lines("promiser") if line.get("message") == "batch re-pegged"]
+    assert batches and batches[-1]["failed"] == 0  # the promiser read the whole event
+    assert envelope_from_eventbridge({"detail": pointer}) == big
