@@ -14,8 +14,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shared.aws.claim_check import envelope_from_eventbridge
 from shared.aws.clients import client
-from shared.canonical.parse import envelope_from_eventbridge
 from shared.domain.order_flow import Timers, execution_name
 from shared.observability import MetricUnit, logger, metrics, tracer
 from shared.settings import OrderStarterSettings

@@ -12,10 +12,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shared.aws.claim_check import envelope_from_eventbridge
 from shared.aws.inventory_store import InventoryStore
 from shared.aws.orders_store import OrdersStore
 from shared.canonical.envelope import utcnow
-from shared.canonical.parse import envelope_from_eventbridge
 from shared.observability import MetricUnit, logger, metrics, tracer
 from shared.services.promising import PromisingService
 from shared.settings import PromiserSettings

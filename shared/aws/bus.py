@@ -7,7 +7,7 @@ instead of an event silently vanishing.
 An envelope whose entry would exceed EventBridge's 256 KB goes by claim check (ADR 0016): its JSON is written to
 the claim-check bucket (`CLAIM_CHECK_BUCKET`, `claims/<event id>.json`) and the entry's detail is a pointer with the
 envelope's id, type, subject and correlation id, and `claim_check: {bucket, key, sha256}`; same source and
-detail-type, so rules route it as the whole event. `shared.canonical.parse.envelope_from_eventbridge` resolves it.
+detail-type, so rules route it as the whole event. `shared.aws.claim_check.envelope_from_eventbridge` resolves it.
 """
 
 from __future__ import annotations

@@ -199,9 +199,9 @@ def test_an_event_over_the_entry_limit_reaches_its_consumer_whole(rt, catalog, c
     from datetime import date
 
     from shared.aws.bus import MAX_ENTRY_BYTES, entry_size, publish, to_entry
+    from shared.aws.claim_check import envelope_from_eventbridge
     from shared.canonical.envelope import Envelope
     from shared.canonical.inventory import InventorySupplyChanged, SupplyLine
-    from shared.canonical.parse import envelope_from_eventbridge
 
     incoming = [
         SupplyLine(reference=f"PO-{n}/1", kind="on_order", quantity=1, expected_date=date(2026, 12, 24))

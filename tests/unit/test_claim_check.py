@@ -9,9 +9,11 @@ import pytest
 from moto import mock_aws
 
 from shared.aws import bus
+from shared.aws.claim_check import envelope_from_eventbridge
 from shared.canonical.envelope import Envelope
 from shared.canonical.inventory import InventorySupplyChanged, SupplyLine
-from shared.canonical.parse import ClaimCheckMismatch, envelope_from_eventbridge
+from shared.canonical.parse import ClaimCheckMismatch, UnresolvedClaimCheck
+from shared.canonical.parse import envelope_from_eventbridge as parse_only
 
 
 def envelope(lines: int = 1) -> Envelope[InventorySupplyChanged]:
@@ -85,3 +87,5 @@ def test_a_published_claim_is_resolved_whole_and_checked(s3_bucket, monkeypatch)
     s3_bucket.put_object(Bucket="claims-bucket", Key=key, Body=b'{"tampered": true}')
     with pytest.raises(ClaimCheckMismatch, match="sha256"):
         envelope_from_eventbridge(event)
+    with pytest.raises(UnresolvedClaimCheck):  # the canonical package alone reaches no S3
+        parse_only(event)
