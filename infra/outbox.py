@@ -58,7 +58,6 @@ class ClaimCheck(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[s3.LifecycleRule(id="ExpireAccessLogs", expiration=ACCESS_LOG_RETENTION)],
             removal_policy=config.removal_policy,
-            auto_delete_objects=False,
         )
         nag.acknowledge(
             self.access_logs,
