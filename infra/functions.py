@@ -22,6 +22,7 @@ ARCHITECTURE = lambda_.Architecture.ARM_64 if target.ARCHITECTURE == "arm64" els
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 SOURCE_METADATA_KEY = "distrosync:source"
 METRICS_NAMESPACE = "Distrosync"
+CLAIM_CHECK_ENV = "CLAIM_CHECK_BUCKET"
 
 assert RUNTIME.name == f"python{target.PYTHON_VERSION}", "infra/target.py and RUNTIME disagree"
 
@@ -106,6 +107,14 @@ class ServiceFunction(Construct):
             "no resource-level permissions (tests/infra assert that only X-Ray actions use Resource *).",
         )
 
+        self._claim_check = platform.claim_check
+        self._may_put_claims = False
+        if self._claim_check is not None:
+            self.function.add_environment(CLAIM_CHECK_ENV, self._claim_check.bucket_name)
+            self._claim_check.grant_get(self)
+            if "EVENT_BUS_NAME" in (environment or {}):
+                self._grant_put_claims()
+
         self.errors_alarm = observability.alarm(
             self,
             "ErrorsAlarm",
@@ -116,6 +125,14 @@ class ServiceFunction(Construct):
 
     def add_environment(self, name: str, value: str) -> None:
         self.function.add_environment(name, value)
+        if name == "EVENT_BUS_NAME":
+            self._grant_put_claims()
+
+    def _grant_put_claims(self) -> None:
+        """A function told the bus's name publishes to it: an event over the entry limit goes by claim check."""
+        if self._claim_check is not None and not self._may_put_claims:
+            self._claim_check.grant_put(self)
+            self._may_put_claims = True
 
     def add_dead_letters(self, source_queue_name: str, *, dlq_url: str, queue_url: str, max_receive_count: int) -> None:
         """Tell the function's SQS consumer (DEAD_LETTERS) where the messages of one source queue go when they fail

@@ -14,7 +14,7 @@ from infra.api import PartnerApi
 from infra.flow import EventFlow
 from infra.functions import ApiHandlers, ServiceFunction
 from infra.platform import Platform
-from infra.tables import data_table
+from infra.tables import OUTBOX_STREAM, data_table
 
 ROUTES = (
     ("POST", "/v1/orders"),
@@ -39,7 +39,14 @@ class Promising(Construct):
     ) -> None:
         super().__init__(scope, id)
         self.table = data_table(
-            self, "Table", config=platform.config, key=platform.key, name="orders", partition_key="pk", sort_key="sk"
+            self,
+            "Table",
+            config=platform.config,
+            key=platform.key,
+            name="orders",
+            partition_key="pk",
+            sort_key="sk",
+            stream=OUTBOX_STREAM,
         )
         ingress.add_environment("ORDERS_TABLE_NAME", self.table.table_name)
         ingress.grant_table(self.table, write=True)

@@ -15,7 +15,7 @@ from infra.api import PartnerApi
 from infra.functions import ApiHandlers, ServiceFunction
 from infra.platform import Platform
 from infra.schedule import ScheduledSweep, grant_due_index_sweeper
-from infra.tables import data_table
+from infra.tables import OUTBOX_STREAM, data_table
 from shared.aws.purchasing_store import ACK_DUE_INDEX, ACK_DUE_INDEX_ATTRIBUTES
 
 ROUTES = (
@@ -49,7 +49,14 @@ class Purchasing(Construct):
         super().__init__(scope, id)
         config, key, observability = platform.config, platform.key, platform.observability
         self.table = data_table(
-            self, "Table", config=config, key=key, name="purchasing", partition_key="pk", sort_key="sk"
+            self,
+            "Table",
+            config=config,
+            key=key,
+            name="purchasing",
+            partition_key="pk",
+            sort_key="sk",
+            stream=OUTBOX_STREAM,
         )
         self.table.add_global_secondary_index(
             index_name=ACK_DUE_INDEX,

@@ -18,6 +18,7 @@ from infra.inventory import Inventory
 from infra.layers import Layers
 from infra.observability import Observability
 from infra.outbound import Outbound
+from infra.outbox import ClaimCheck, OutboxPublisher
 from infra.partners import PartnersTable
 from infra.platform import Platform
 from infra.promising import Promising
@@ -50,7 +51,8 @@ class DistrosyncStack(cdk.Stack):
         self.partners = PartnersTable(self, "Partners", config=config, key=key)
         self.idempotency = IdempotencyTable(self, "Idempotency", config=config, key=key)
 
-        platform = Platform(config, key, self.layers, self.observability, self.bus.bus)
+        self.claim_check = ClaimCheck(self, "ClaimCheck", config=config, key=key)
+        platform = Platform(config, key, self.layers, self.observability, self.bus.bus, claim_check=self.claim_check)
         self.api = PartnerApi(self, "Api", config=config, key=key, observability=self.observability)
         # The EDI gateway comes first: its edi_inbound is the ingress's twin (ApiHandlers), so every construct below
         # gives it what it gives the ingress.
@@ -121,6 +123,13 @@ class DistrosyncStack(cdk.Stack):
         self.outbound = Outbound(
             self, "Outbound", platform=platform, partners=self.partners.table, idempotency=self.idempotency.table
         )
+        # The tables whose writers keep their changes' events on the record (ADR 0013).
+        self.outbox = OutboxPublisher(
+            self,
+            "Outbox",
+            platform=platform,
+            tables=[self.purchasing.table, self.suppliers.table, self.promising.table],
+        )
         self.observability.add_row(
             "Ingress",
             self.observability.graph(
@@ -152,6 +161,7 @@ class DistrosyncStack(cdk.Stack):
             "OrdersTableName": self.promising.table.table_name,
             "EdiBucketName": self.edi.bucket.bucket_name,
             "EdiTableName": self.edi.table.table_name,
+            "ClaimCheckBucketName": self.claim_check.bucket_name,
             STATE_MACHINE_OUTPUT: self.order_flow.state_machine.state_machine_arn,
             "SystemSecretsPrefix": self.config.system_secrets_prefix,
             "PartnerSecretsPrefix": self.config.partner_secrets_prefix,

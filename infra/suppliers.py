@@ -8,7 +8,7 @@ from constructs import Construct
 from infra.api import PartnerApi
 from infra.functions import ApiHandlers
 from infra.platform import Platform
-from infra.tables import data_table
+from infra.tables import OUTBOX_STREAM, data_table
 
 ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/v1/supplier-records"),
@@ -20,7 +20,14 @@ class Suppliers(Construct):
     def __init__(self, scope: Construct, id: str, *, platform: Platform, api: PartnerApi, ingress: ApiHandlers) -> None:
         super().__init__(scope, id)
         self.table = data_table(
-            self, "Table", config=platform.config, key=platform.key, name="suppliers", partition_key="pk", sort_key="sk"
+            self,
+            "Table",
+            config=platform.config,
+            key=platform.key,
+            name="suppliers",
+            partition_key="pk",
+            sort_key="sk",
+            stream=OUTBOX_STREAM,
         )
         ingress.add_environment("SUPPLIERS_TABLE_NAME", self.table.table_name)
         ingress.add_environment("DATA_KEY_ARN", platform.key.key_arn)

@@ -9,6 +9,9 @@ from constructs import Construct
 from infra.config import EnvConfig
 
 S = dynamodb.AttributeType.STRING
+# The stream of a table whose writers keep their changes' events on the record (`outbox`, ADR 0013): the outbox
+# publisher (infra/outbox.py) reads the new images.
+OUTBOX_STREAM = dynamodb.StreamViewType.NEW_IMAGE
 
 
 def data_table(
@@ -21,7 +24,9 @@ def data_table(
     partition_key: str,
     sort_key: str | None = None,
     ttl_attribute: str | None = None,
+    stream: dynamodb.StreamViewType | None = None,
 ) -> dynamodb.Table:
+    """`stream`: a DynamoDB stream of that view (e.g. NEW_IMAGE for a table whose writers keep an outbox)."""
     return dynamodb.Table(
         scope,
         id,
@@ -29,6 +34,7 @@ def data_table(
         partition_key=dynamodb.Attribute(name=partition_key, type=S),
         sort_key=dynamodb.Attribute(name=sort_key, type=S) if sort_key else None,
         time_to_live_attribute=ttl_attribute,
+        stream=stream,
         billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
         encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
         encryption_key=key,

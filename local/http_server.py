@@ -56,8 +56,9 @@ class LocalHttpServer:
         while not self._stopping.is_set():
             try:
                 report = self.rt.poller.poll_round()
+                self.rt.streams.poll_round(report)
             except Exception:  # keep serving; the next round retries
-                log.exception("SQS pump round failed")
+                log.exception("SQS/stream pump round failed")
                 report = None
             if report is None or not report.received:
                 self._stopping.wait(IDLE_SLEEP_SECONDS)

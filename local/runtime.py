@@ -9,7 +9,8 @@
     rt.wait_for_execution(execution_arn)                                # a Step Functions execution, finished
 
 Everything is created from the template (`local.provision`); functions run in-process (`local.functions`),
-SQS event-source mappings are polled with Lambda's semantics (`local.sqs_mappings`), EventBridge routing is
+SQS and DynamoDB Streams event-source mappings are polled with Lambda's semantics (`local.sqs_mappings`,
+`local.stream_mappings`), EventBridge routing is
 moto's own, and the REST API is emulated (`local.apigateway`). State machines run on moto's ASL interpreter
 (enabled here in every mode); their Lambda tasks reach the in-process functions (`local.moto_fixes`, fix 6).
 
@@ -42,6 +43,7 @@ from local.log_capture import LogStore
 from local.provision import ProvisionedStack, provision
 from local.queues import QueueDirectory, QueueInfo
 from local.sqs_mappings import DrainReport, SqsMapping, SqsPoller
+from local.stream_mappings import StreamMapping, StreamPoller
 from local.template import DEFAULT_REGION, MOTO_ACCOUNT_ID, load_template
 
 Mode = Literal["inprocess", "attached", "server"]
@@ -80,6 +82,7 @@ class LocalRuntime:
         functions: FunctionHost,
         queues: QueueDirectory,
         poller: SqsPoller,
+        streams: StreamPoller,
         apis: dict[str, RestApiEmulator],
         backend: _Backend,
         saved_environment: dict[str, str | None],
@@ -90,6 +93,7 @@ class LocalRuntime:
         self.functions = functions
         self.queue_directory = queues
         self.poller = poller
+        self.streams = streams
         self.apis = apis
         self._backend = backend
         self._saved_environment = saved_environment
@@ -159,11 +163,19 @@ class LocalRuntime:
                 for r in stack.of_type("AWS::Lambda::EventSourceMapping")
                 if (m := SqsMapping.from_resource(r, functions, queues)) is not None
             ]
+            stream_mappings = [
+                m
+                for r in stack.of_type("AWS::Lambda::EventSourceMapping")
+                if (m := StreamMapping.from_resource(r, functions, stack, queues)) is not None
+            ]
             unsupported = {r.logical_id for r in stack.of_type("AWS::Lambda::EventSourceMapping")} - {
-                m.logical_id for m in mappings
+                m.logical_id for m in [*mappings, *stream_mappings]
             }
-            stack.warnings.extend(f"{lid}: only SQS event sources are polled" for lid in sorted(unsupported))
+            stack.warnings.extend(
+                f"{lid}: only SQS and DynamoDB Streams event sources are polled" for lid in sorted(unsupported)
+            )
             poller = SqsPoller(mappings, functions, queues, clients, retry_delay_seconds=retry_delay_seconds)
+            streams = StreamPoller(stream_mappings, functions, clients)
             apis = {
                 r.logical_id: RestApiEmulator(stack, r.logical_id, functions, clients)
                 for r in stack.of_type("AWS::ApiGateway::RestApi")
@@ -183,6 +195,7 @@ class LocalRuntime:
             functions=functions,
             queues=queues,
             poller=poller,
+            streams=streams,
             apis=apis,
             backend=backend,
             saved_environment=saved,
@@ -268,8 +281,26 @@ class LocalRuntime:
         return self.functions.invoke(function, event)
 
     def drain(self, max_rounds: int = 1000, timeout: float = 60.0) -> DrainReport:
-        """Deliver SQS messages to their functions until every mapped queue is empty."""
-        return self.poller.drain(max_rounds=max_rounds, timeout=timeout)
+        """Deliver SQS messages and DynamoDB stream records to their functions until every mapped queue is empty
+        and every mapped stream is read to its end (each may feed the other: a consumer writes a table, a stream
+        publisher sends to the bus)."""
+        started = time.monotonic()
+        report = DrainReport()
+        while report.rounds < max_rounds:
+            left = timeout - (time.monotonic() - started)
+            queued = self.poller.drain(max_rounds=max_rounds - report.rounds, timeout=max(left, 0.0))
+            _merge(report, queued)
+            if not self.streams.mappings or not queued.drained:
+                report.drained = queued.drained
+                break
+            left = timeout - (time.monotonic() - started)
+            streamed = self.streams.drain(max_rounds=max(max_rounds - report.rounds, 1), timeout=max(left, 0.0))
+            _merge(report, streamed)
+            report.drained = streamed.drained
+            if not streamed.drained or not streamed.invocations:
+                break
+        report.seconds = time.monotonic() - started
+        return report
 
     def wait_for_execution(self, execution_arn: str, timeout: float = 10.0) -> dict[str, Any]:
         """DescribeExecution once the execution has left RUNNING (moto runs executions in background threads).
@@ -291,6 +322,7 @@ class LocalRuntime:
         statuses = Counter(r.status for r in self.stack.resources.values())
         skipped = ", ".join(f"{t.removeprefix('AWS::')} x{len(ids)}" for t, ids in sorted(self.stack.skipped.items()))
         mappings = [f"{m.queue.name} -> {m.function} (batch {m.batch_size})" for m in self.poller.mappings]
+        mappings += [f"{m.table_name} stream -> {m.function} (batch {m.batch_size})" for m in self.streams.mappings]
         lines = [
             f"stack {self.stack_name} ({self.region}, {self.mode}): {len(self.stack.resources)} resources in "
             f"{self.stack.seconds:.2f}s - {statuses['created']} on moto, {statuses['local']} in-process, "
@@ -328,6 +360,17 @@ class LocalRuntime:
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state(api_url), indent=2))
         tmp.replace(self.state_file)
+
+
+def _merge(into: DrainReport, other: DrainReport) -> None:
+    """Add what one pass of a poller did to the report of the whole drain."""
+    into.rounds += other.rounds
+    into.received += other.received
+    into.invocations.update(other.invocations)
+    into.ok_records += other.ok_records
+    into.failed_records += other.failed_records
+    into.filtered_records += other.filtered_records
+    into.function_errors.update(other.function_errors)
 
 
 def _start_backend(backend: _Backend, aws_port: int | None, saved: dict[str, str | None]) -> None:

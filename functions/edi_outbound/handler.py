@@ -11,8 +11,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shared.aws.claim_check import envelope_from_eventbridge
 from shared.aws.consumer import SqsConsumer, parse_body
-from shared.canonical.parse import envelope_from_eventbridge
 from shared.observability import MetricUnit, logger, metrics, tracer
 from shared.services.edi.outbound import EdiOutbound
 from shared.settings import EdiOutboundSettings

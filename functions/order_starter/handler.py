@@ -13,9 +13,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shared.aws.claim_check import envelope_from_eventbridge
 from shared.aws.clients import client
 from shared.aws.consumer import SqsConsumer, parse_body
-from shared.canonical.parse import envelope_from_eventbridge
 from shared.domain.order_flow import Timers, execution_name
 from shared.observability import MetricUnit, logger, metrics, tracer
 from shared.settings import OrderStarterSettings

@@ -11,8 +11,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shared.aws.claim_check import envelope_from_eventbridge
 from shared.aws.consumer import SqsConsumer, parse_body
-from shared.canonical.parse import envelope_from_eventbridge
 from shared.observability import MetricUnit, logger, metrics, tracer
 from shared.services.outbound import OutboundDispatcher
 from shared.settings import OutboundSettings
@@ -37,7 +37,9 @@ def record_handler(record: SQSRecord) -> str:
 
 def _parse(body: str) -> tuple[Any, dict[str, Any]]:
     event = json.loads(body)
-    return envelope_from_eventbridge(event), event["detail"]
+    envelope = envelope_from_eventbridge(event)
+    detail = event["detail"]  # as published; a claim check's pointer is replaced by what it points to
+    return envelope, envelope.to_detail() if "claim_check" in detail else detail
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -10,10 +10,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shared.aws.claim_check import envelope_from_eventbridge
 from shared.aws.consumer import SqsConsumer, parse_body
 from shared.aws.inventory_store import InventoryStore
 from shared.canonical.envelope import utcnow
-from shared.canonical.parse import envelope_from_eventbridge
 from shared.observability import MetricUnit, logger, metrics, tracer
 from shared.services.availability import ChannelAvailability
 from shared.services.inventory_projection import InventoryProjector, MessageResult, complete_batch

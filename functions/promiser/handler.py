@@ -11,11 +11,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shared.aws.claim_check import envelope_from_eventbridge
 from shared.aws.consumer import SqsConsumer, parse_body
 from shared.aws.inventory_store import InventoryStore
 from shared.aws.orders_store import OrdersStore
 from shared.canonical.envelope import utcnow
-from shared.canonical.parse import envelope_from_eventbridge
 from shared.observability import MetricUnit, logger, metrics, tracer
 from shared.services.promising import PromisingService
 from shared.settings import PromiserSettings

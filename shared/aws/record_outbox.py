@@ -66,20 +66,33 @@ def clearing(
     version: int | None = None,
     version_attribute: str = "version",
     also: Sequence[str] = (),
+    outbox: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Parameters of the update that removes the outbox (and the attributes named in `also`): an UpdateItem, or
     an `Update` of a transaction. With `version`, only while the record is still at that version: a newer change
     carries its own outbox, which this must not remove (and the condition keeps a record deleted meanwhile from
-    being recreated empty)."""
+    being recreated empty). With `outbox` (the attribute value as read), only while the record still carries that
+    very outbox: what a reader that does not know the record's version attribute (the stream publisher) uses."""
     update: dict[str, Any] = {
         "TableName": table_name,
         "Key": dict(key),
         "UpdateExpression": "REMOVE " + ", ".join([ATTRIBUTE, *also]),
     }
+    conditions: list[str] = []
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
     if version is not None:
-        update["ConditionExpression"] = "#outbox_v = :outbox_v"
-        update["ExpressionAttributeNames"] = {"#outbox_v": version_attribute}
-        update["ExpressionAttributeValues"] = {":outbox_v": {"N": str(version)}}
+        conditions.append("#outbox_v = :outbox_v")
+        names["#outbox_v"] = version_attribute
+        values[":outbox_v"] = {"N": str(version)}
+    if outbox is not None:
+        conditions.append("#outbox = :outbox")
+        names["#outbox"] = ATTRIBUTE
+        values[":outbox"] = dict(outbox)
+    if conditions:
+        update["ConditionExpression"] = " AND ".join(conditions)
+        update["ExpressionAttributeNames"] = names
+        update["ExpressionAttributeValues"] = values
     return update
 
 
@@ -90,10 +103,11 @@ def clear(
     version: int | None = None,
     version_attribute: str = "version",
     also: Sequence[str] = (),
+    outbox: Mapping[str, Any] | None = None,
 ) -> bool:
-    """Remove the published outbox (one UpdateItem). False: the record moved on from `version` meanwhile, and
-    its outbox is the newer change's."""
-    update = clearing(table_name, key, version=version, version_attribute=version_attribute, also=also)
+    """Remove the published outbox (one UpdateItem). False: the record moved on from `version` (or from
+    `outbox`) meanwhile, and its outbox is the newer change's."""
+    update = clearing(table_name, key, version=version, version_attribute=version_attribute, also=also, outbox=outbox)
     dynamodb = client("dynamodb")
     try:
         dynamodb.update_item(**update)

@@ -62,7 +62,8 @@ def _function_grants(template: dict[str, Any], name: str) -> set[tuple[str, str]
 
 
 def _s3(grants: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    return {(action, target) for action, target in grants if action.startswith("s3:")}
+    """S3 grants on the EDI bucket (every function's claim-check grants: tests/infra/test_infra_outbox.py)."""
+    return {(action, target) for action, target in grants if action.startswith("s3:") and "ClaimCheck" not in target}
 
 
 def _environment(template: dict[str, Any], name: str) -> dict[str, Any]:
@@ -137,7 +138,12 @@ def test_edi_bucket_notifies_eventbridge_without_a_custom_resource(template_dict
 def test_buckets_are_removed_like_tables(request, env, policy):
     template = request.getfixturevalue(f"{env}_template_dict")
     buckets = list(resources(template, "AWS::S3::Bucket"))
-    assert {lid.rstrip("0123456789ABCDEF") for lid, _ in buckets} == {"EdiBucket", "EdiAccessLogs"}
+    assert {lid.rstrip("0123456789ABCDEF") for lid, _ in buckets} == {
+        "EdiBucket",
+        "EdiAccessLogs",
+        "ClaimCheckBucket",  # ADR 0016 (tests/infra/test_infra_outbox.py)
+        "ClaimCheckAccessLogs",
+    }
     for lid, bucket in buckets:
         assert bucket["DeletionPolicy"] == policy and bucket["UpdateReplacePolicy"] == policy, lid
 

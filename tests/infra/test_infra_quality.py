@@ -27,6 +27,7 @@ CONTRACT_OUTPUTS = {
     "AlarmTopicArn",
     "EdiBucketName",
     "EdiTableName",
+    "ClaimCheckBucketName",
     "UsagePlanIdSandbox",
     "UsagePlanIdStandard",
     "UsagePlanIdPremium",
