@@ -40,7 +40,7 @@ class QueueInfo:
     depth: int
     in_flight: int
     delayed: int
-    is_dlq: bool  # the dead-letter queue of a queue (redrive policy) or of an EventBridge rule target
+    is_dlq: bool  # the dead-letter queue of a queue (redrive policy), an EventBridge rule target or a mapping
     source_queue: str | None  # for a queue's DLQ: the name of the queue that dead-letters into it
     max_receive_count: int | None  # for a queue with a redrive policy
     _clients: AwsClients
@@ -67,6 +67,14 @@ class QueueDirectory:
             for rule in stack.of_type("AWS::Events::Rule")
             for target in rule.properties.get("Targets") or []
             if (target.get("DeadLetterConfig") or {}).get("Arn")
+        } | {  # the on-failure destinations of event-source mappings (a stream's records that kept failing)
+            str(destination)
+            for mapping in stack.of_type("AWS::Lambda::EventSourceMapping")
+            if (
+                destination := ((mapping.properties.get("DestinationConfig") or {}).get("OnFailure") or {}).get(
+                    "Destination"
+                )
+            )
         }
         self.queues: list[QueueRef] = []
         for res in stack.of_type("AWS::SQS::Queue"):
