@@ -10,6 +10,9 @@ a breaker nobody touched for 30 days is closed and forgotten).
   writes nothing), each conditioned on the `version` read. A lost race re-reads and applies the outcome again,
   so concurrent consumers count every failure once and agree on one state.
 - Probes: in half-open, the caller that wins the conditional write of `probe_until` probes; the others wait.
+- Failing open: a breaker that cannot be read or written (DynamoDB throttled beyond the client's retries, say)
+  is taken as closed for the batch and left alone: the breaker spares a down partner calls, it must never stop
+  deliveries to a healthy one.
 
 The transitions themselves are pure (`shared.domain.circuit`); this module stores them, logs them with the
 partner and the reason, and counts `CircuitOpened` / `CircuitClosed` (dimension `partner`).
@@ -25,6 +28,7 @@ from typing import Any
 
 from shared.aws.clients import client
 from shared.domain.circuit import BreakerPolicy, BreakerState, Decision, Transition
+from shared.domain.failures import describe
 from shared.observability import MetricUnit, logger
 
 ITEM_PREFIX = "BREAKER#"
@@ -46,18 +50,25 @@ class PartnerHealth:
         self.policy = policy or BreakerPolicy.from_json(os.environ.get(POLICY_ENV))
         self.clock = clock
         self._states: dict[str, BreakerState] = {}
+        self._unknown: set[str] = set()  # could not be read this batch: taken as closed, never written
 
     # ----------------------------------------------------------------------------------------------- reading
     def forget(self) -> None:
         """A new batch: the next look at a breaker reads it again."""
         self._states.clear()
+        self._unknown.clear()
 
     def load(self, partners: Iterable[str]) -> None:
         """Read the breakers of `partners` not read yet in this batch, in one request."""
         wanted = sorted({p for p in partners if p not in self._states})
         for start in range(0, len(wanted), _BATCH_GET_LIMIT):
             chunk = wanted[start : start + _BATCH_GET_LIMIT]
-            found = self._batch_get(chunk)
+            try:
+                found = self._batch_get(chunk)
+            except Exception as exc:  # botocore's errors, unread keys: fail open (module docstring)
+                logger.warning("circuit breakers not readable: taken as closed", extra={"error": describe(exc)})
+                self._unknown.update(chunk)
+                found = {}
             for partner in chunk:
                 self._states[partner] = found.get(partner, BreakerState())
 
@@ -74,6 +85,8 @@ class PartnerHealth:
             state = self.state(partner)
             now = self.clock()
             decision = state.decide(now)
+            if partner in self._unknown:
+                return Decision(call=True)
             if not decision.probe:
                 return decision
             if self._write(partner, state, state.claim_probe(now, self.policy)):
@@ -99,6 +112,8 @@ class PartnerHealth:
     ) -> Transition | None:
         for _ in range(_RACE_ATTEMPTS):
             state = self.state(partner)
+            if partner in self._unknown:
+                return None
             now = self.clock()
             new, transition = change(state, now)
             if new == state:
@@ -174,6 +189,10 @@ class PartnerHealth:
         try:
             dynamodb.put_item(TableName=self.table_name, Item=item, **condition)
         except dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        except Exception as exc:  # fail open: this outcome is not recorded, the breaker is left alone
+            logger.warning("circuit breaker not written", extra={"partner": partner, "error": describe(exc)})
+            self._unknown.add(partner)
             return False
         self._states[partner] = stored
         return True

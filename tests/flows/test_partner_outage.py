@@ -169,3 +169,9 @@ def test_concurrent_consumers_count_every_failure_once_and_agree_on_one_probe(rt
     version = second.state("erp").version
     assert second.succeeded("erp") is None  # nothing changed: nothing written
     assert breaker(rt, "erp").version == version
+
+    # A breaker that cannot be read or written (here: no such table) fails open: calls go ahead, nothing raises.
+    lost = PartnerHealth("distrosync-no-such-table", POLICY, clock=lambda: now[0])
+    assert lost.decide("erp") == Decision(call=True)
+    assert [lost.failed("erp", "HTTP 503") for _ in range(POLICY.failure_threshold)] == [None] * 3
+    assert lost.decide("erp") == Decision(call=True)

@@ -107,3 +107,33 @@ def test_the_policy_reads_its_json_and_refuses_nonsense():
         BreakerPolicy(failure_threshold=0)
     with pytest.raises(ValueError):
         BreakerPolicy(cool_down_seconds=60, max_cool_down_seconds=30)
+
+
+def _call(status: int | None, error: str | None = None):
+    from shared.adapters.outbound.http import SystemCall
+
+    return SystemCall("erp", "op", "POST", "/x", status, 1, 1.0, error=error)
+
+
+@pytest.mark.parametrize(
+    ("statuses", "verdict"),
+    [
+        ([(None, "NewConnectionError: refused")], False),  # connection refused
+        ([(None, "ReadTimeoutError: timed out")], False),
+        ([(503, None)], False),
+        ([(200, None), (502, None)], False),  # the last call sent decides
+        ([(429, None)], None),  # up, but busy: neither way
+        ([(200, None)], True),
+        ([(417, None)], True),  # a refusal: the system answered
+        ([(401, None)], True),
+        ([(200, None), (None, "not sent")], True),  # the budget ran out before the second call
+        ([(None, "not sent")], None),
+        ([], None),  # no call made (connection settings unusable)
+    ],
+)
+def test_what_a_delivery_says_about_its_system(statuses, verdict):
+    from shared.adapters.outbound import DeliveryResult
+    from shared.services.outbound import reachability
+
+    result = DeliveryResult("failed", "why", [_call(status, error) for status, error in statuses])
+    assert reachability(result)[0] is verdict
