@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.aws.clients import client
+from shared.aws.consumer import SqsConsumer, parse_body
 from shared.canonical.parse import envelope_from_eventbridge
 from shared.domain.order_flow import Timers, execution_name
 from shared.observability import MetricUnit, logger, metrics, tracer
@@ -22,12 +22,12 @@ from shared.settings import OrderStarterSettings
 
 settings = OrderStarterSettings.from_env()
 timers = Timers.parse(settings.timers_json)  # a bad value fails the cold start, loudly, not each order
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+consumer = SqsConsumer()
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
-    envelope = envelope_from_eventbridge(record.body)
+    envelope = parse_body(envelope_from_eventbridge, record)
     order_id = envelope.subject
     logger.set_correlation_id(envelope.correlation_id)
     sfn = client("stepfunctions")
@@ -51,4 +51,4 @@ def record_handler(record: SQSRecord) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return consumer.process(event, context, record_handler)
