@@ -3,7 +3,8 @@
 A system that is down (503s, refused connections) opens its circuit breaker after N failed deliveries: no more
 calls reach it while it is open, its deliveries wait, and the other systems subscribed to the same events are
 served meanwhile. After the cool-down one probe finds it back, the breaker closes and every pending delivery
-reaches it exactly once; nothing goes to the dead-letter queue.
+reaches it exactly once; nothing goes to the dead-letter queue (the consumer re-sends a `partner_unavailable`
+message with the breaker's wait as its delay, shared/aws/consumer.py).
 """
 
 from __future__ import annotations
@@ -101,11 +102,27 @@ def test_a_down_partner_waits_behind_its_open_breaker_and_gets_everything_once_a
     assert len(planner.deliveries) == 6  # served once, never called again
     assert outbound_dlq_depth(rt) == 0
     assert breaker(rt, "wms-x").phase(time.time()) is Phase.CLOSED
-    assert emf_totals(rt.logs("outbound"))["CircuitClosed"] == 1
+    totals = emf_totals(rt.logs("outbound"))
+    assert totals["CircuitClosed"] == 1
+    assert totals["PartnerWait"] >= 6  # the consumer re-sent them with a delay: no receive counted to the DLQ
     assert any('"partner":"wms-x"' in line and "circuit closed" in line for line in rt.logs("outbound"))
 
 
-def test_an_unreachable_system_defers_as_partner_unavailable_with_the_breakers_wait(rt, webhook_receiver):
+@pytest.fixture
+def metrics_kept_apart():
+    """The dispatcher run by the test itself counts into Powertools' metric set, which is one per process: cleared
+    after the test so the functions of later tests do not publish those counts as theirs."""
+    from shared.observability import metrics
+
+    try:
+        yield
+    finally:
+        metrics.clear_metrics()
+
+
+def test_an_unreachable_system_defers_as_partner_unavailable_with_the_breakers_wait(
+    rt, webhook_receiver, metrics_kept_apart
+):
     """The dispatcher on its own (what the outbound consumer and the order flow's steps call): a refused
     connection is a failure for the breaker; once open, the target is deferred without a call, with the time
     left until it half-opens, while the other target of the message is delivered."""
@@ -147,7 +164,7 @@ def test_an_unreachable_system_defers_as_partner_unavailable_with_the_breakers_w
     assert built.count("tms-down") == 3
 
 
-def test_concurrent_consumers_count_every_failure_once_and_agree_on_one_probe(rt):
+def test_concurrent_consumers_count_every_failure_once_and_agree_on_one_probe(rt, metrics_kept_apart):
     """Two consumers (two Lambdas) with stale reads of one breaker: conditional writes make them agree."""
     table, now = rt.outputs["IdempotencyTableName"], [1000.0]
     first, second = (PartnerHealth(table, POLICY, clock=lambda: now[0]) for _ in range(2))
