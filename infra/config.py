@@ -12,6 +12,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 
+from shared.domain.circuit import BreakerPolicy
 from shared.domain.order_flow import Timers
 
 DEFAULT_ACCOUNT = "123456789012"  # offline synth only: a real deployment passes the account explicitly
@@ -91,6 +92,29 @@ class OrderFlowSettings:
 
 
 @dataclass(frozen=True)
+class BreakerSettings:
+    """The circuit breakers of partner systems (docs/reliability.md, "Partner outages"; ADR 0017), given to every
+    function that calls partners as the `PARTNER_BREAKER` environment variable (`env_value`)."""
+
+    failure_threshold: int = 5  # consecutive transient failures (deliveries, not HTTP attempts) that open it
+    cool_down_seconds: float = 30.0  # the first open period; doubled on each failed probe
+    max_cool_down_seconds: float = 900.0  # the cap: SQS's longest message delay
+    probe_lease_seconds: float = 60.0  # one probe's claim: more than a delivery's 25 s budget
+
+    def policy(self) -> BreakerPolicy:
+        return BreakerPolicy(
+            failure_threshold=self.failure_threshold,
+            cool_down_seconds=self.cool_down_seconds,
+            max_cool_down_seconds=self.max_cool_down_seconds,
+            probe_lease_seconds=self.probe_lease_seconds,
+        )
+
+    @property
+    def env_value(self) -> str:
+        return self.policy().to_json()
+
+
+@dataclass(frozen=True)
 class EnvConfig:
     name: str
     account: str
@@ -104,6 +128,7 @@ class EnvConfig:
     functions: FunctionSettings = field(default_factory=FunctionSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     order_flow: OrderFlowSettings = field(default_factory=OrderFlowSettings)
+    breaker: BreakerSettings = field(default_factory=BreakerSettings)
     alarm_email: str | None = None
     # An AWS Transfer Family SFTP server in front of the EDI bucket (billed per hour while it exists): off unless
     # asked for (`cdk deploy -c edi_sftp=true`); partners and VANs can always use POST /v1/edi/inbound.

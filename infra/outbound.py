@@ -2,6 +2,9 @@
 signed webhooks) by the `outbound` function (docs/supplier-collaboration.md, "Partners and adapters").
 
 bus --rule(DELIVERABLE_EVENTS)--> queue --(batch, partial failures)--> outbound --HTTPS--> ERP, WMS, planning
+
+Each system has a circuit breaker (`BREAKER#<partner>` items in the idempotency table, ADR 0017), configured by
+`config.breaker` through `PARTNER_BREAKER`; the function's write grant on that table covers it.
 """
 
 from __future__ import annotations
@@ -47,11 +50,12 @@ class Outbound(Construct):
                 "PARTNERS_TABLE_NAME": partners.table_name,
                 "IDEMPOTENCY_TABLE_NAME": idempotency.table_name,
                 "SYSTEM_SECRETS_PREFIX": config.system_secrets_prefix,
+                "PARTNER_BREAKER": config.breaker.env_value,
             },
         )
         function = self.handler.function
         self.handler.grant_table(partners)  # which systems subscribe to what
-        self.handler.grant_table(idempotency, write=True)  # delivery records
+        self.handler.grant_table(idempotency, write=True)  # delivery records and partner circuit breakers
         self.handler.grant_secrets_under(
             config.system_secrets_prefix,
             why="System connection secrets are created at run time by 'distrosync systems add', one per system.",

@@ -12,6 +12,13 @@ refusal, with the system's message: counted, logged, never retried) are recorded
 outlives the delivery's budget raises `DeliveryDeferred`: the handler fails that SQS message alone, SQS
 retries it later and the targets already served are not called again.
 
+Per system, a circuit breaker (`shared.aws.partner_health`, docs/reliability.md "Partner outages"): while a
+system's breaker is open its deliveries are not attempted (`CallsSkipped`) and wait for the time left until it
+half-opens; after the cool-down one probe decides. Each delivery that reached the system, or could not, is
+reported to its breaker. `DeliveryDeferred` is a `partner_unavailable` failure carrying `retry_after_seconds`
+(the shortest wait of its deferred targets), so the consumer makes the message wait rather than burn retries.
+Other targets of the message, and other messages of the batch, go ahead.
+
 `deliver_now` is the order-to-ship flow's way (docs/order-to-ship.md, "Delivery now vs later"): a step delivers
 a document a system must have before the flow waits on it, with the envelope it then publishes; the same delivery
 records are written, so the outbound consumer skips those targets when the published event reaches it.
@@ -32,21 +39,32 @@ from shared.adapters.outbound import (
     DeliveryResult,
     build_adapter,
 )
-from shared.adapters.outbound.http import Deadline, RetryPolicy
+from shared.adapters.outbound.http import RETRY_AFTER_STATUSES, TRANSIENT_STATUSES, Deadline, RetryPolicy
+from shared.adapters.outbound.http import retry_after_seconds as parse_retry_after
 from shared.aws.delivery_store import DeliveryKey, DeliveryRecord, DeliveryStore, already_served
+from shared.aws.partner_health import PartnerHealth
 from shared.aws.partners import PartnerRepository
 from shared.aws.system_secrets import SystemSecrets
 from shared.canonical.envelope import Envelope
 from shared.canonical.partner import Partner
+from shared.domain.failures import ClassifiedError, FailureClass
 from shared.domain.order_flow import DeliveryRejected, PartnerUnavailable
 from shared.domain.scopes import allows
 from shared.observability import MetricUnit, logger, metrics
 
 SUPPLIER_EVENTS = frozenset({"supplier.created", "supplier.updated", "supplier.merged"})
+# Answers that say the system is down (for its breaker); a 429 says it is up but busy: it counts neither way.
+UNAVAILABLE_STATUSES = TRANSIENT_STATUSES - {429}
 
 
-class DeliveryDeferred(RuntimeError):
-    """At least one system could not be reached in time: the message goes back to SQS."""
+class DeliveryDeferred(ClassifiedError):
+    """At least one system could not be reached in time (or its breaker is open): the message waits."""
+
+    failure_class = FailureClass.PARTNER_UNAVAILABLE
+
+    def __init__(self, message: str, retry_after_seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,7 @@ class TargetOutcome:
     partner: str
     status: str  # delivered | skipped | rejected | failed | served (already)
     detail: str = ""
+    retry_after_seconds: float | None = None  # failed: the wait the system or its breaker asks for
 
 
 @dataclass
@@ -67,6 +86,25 @@ class Dispatch:
     @property
     def deferred(self) -> list[TargetOutcome]:
         return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def retry_after_seconds(self) -> float | None:
+        """The shortest wait asked for by a deferred target (None: none asked, the consumer's backoff decides)."""
+        waits = [o.retry_after_seconds for o in self.deferred if o.retry_after_seconds is not None]
+        return min(waits) if waits else None
+
+
+def reachability(result: DeliveryResult) -> tuple[bool | None, str]:
+    """What a delivery says about its system, for its breaker: True (it answered, even with a refusal), False
+    (connection error, timeout, 5xx), None (nothing learned: no call made, or a 429), with the reason. The last
+    call that was sent decides."""
+    for call in reversed(result.calls):
+        if call.status is None and call.error == "not sent":
+            continue  # the budget ran out before this call: it says nothing about the system
+        if call.status is None or call.status in UNAVAILABLE_STATUSES:
+            return False, call.describe()
+        return (None if call.status == 429 else True), call.describe()
+    return None, result.detail
 
 
 def ordering(envelope: Envelope[Any]) -> tuple[str, int] | None:
@@ -110,15 +148,18 @@ class OutboundDispatcher:
         store: DeliveryStore,
         secrets: SystemSecrets,
         *,
+        health: PartnerHealth | None = None,
         adapter_factory: Callable[..., Adapter] = build_adapter,
     ) -> None:
         self.partners = partners
         self.store = store
         self.secrets = secrets
+        self.health = health or PartnerHealth(store.table_name)
         self.adapter_factory = adapter_factory
 
     @classmethod
     def from_settings(cls, settings: Any) -> OutboundDispatcher:
+        """Breakers in the delivery table, with the policy of the `PARTNER_BREAKER` environment variable."""
         return cls(
             PartnerRepository(settings.partners_table), DeliveryStore(settings.idempotency_table), SystemSecrets()
         )
@@ -139,9 +180,14 @@ class OutboundDispatcher:
         ]
 
     def prefetch(self, envelopes: Iterable[Envelope[Any]]) -> dict[str, DeliveryRecord]:
-        """The delivery records of every (event, target) of a batch, in one read."""
-        keys = [delivery_key(e, p.partner_id) for e in envelopes for p in self.targets(e)]
-        return self.store.load(keys) if keys else {}
+        """The delivery records of every (event, target) of a batch, in one read, and the breakers of its
+        targets in another (a new batch: breakers read for an earlier one are read again)."""
+        pairs = [(e, p.partner_id) for e in envelopes for p in self.targets(e)]
+        self.health.forget()
+        if not pairs:
+            return {}
+        self.health.load({partner for _, partner in pairs})
+        return self.store.load([delivery_key(e, partner) for e, partner in pairs])
 
     # --------------------------------------------------------------------------------------------- delivery
     def dispatch(
@@ -154,7 +200,8 @@ class OutboundDispatcher:
     ) -> Dispatch:
         """Deliver to every target not yet served; raises DeliveryDeferred after trying them all if one failed."""
         targets = self.targets(envelope)
-        if records is None:
+        if records is None:  # a message on its own, not a prefetched batch
+            self.health.forget()
             records = self.store.load([delivery_key(envelope, p.partner_id) for p in targets]) if targets else {}
         result = Dispatch(envelope.id, envelope.type)
         for partner in targets:
@@ -172,7 +219,9 @@ class OutboundDispatcher:
                     records[key.item_id] = DeliveryRecord(outcome.status, envelope.id, outcome.detail, key.version)
         if result.deferred:
             names = ", ".join(f"{o.partner} ({o.detail})" for o in result.deferred)
-            raise DeliveryDeferred(f"{envelope.type} {envelope.id} not delivered to {names}")
+            raise DeliveryDeferred(
+                f"{envelope.type} {envelope.id} not delivered to {names}"[:1000], result.retry_after_seconds
+            )
         return result
 
     def deliver_now(
@@ -189,6 +238,7 @@ class OutboundDispatcher:
         targets = [p for p in self.targets(envelope) if kinds is None or p.kind in kinds]
         keys = {p.partner_id: delivery_key(envelope, p.partner_id) for p in targets}
         records = self.store.load(keys.values()) if targets else {}
+        self.health.forget()
         result = Dispatch(envelope.id, envelope.type)
         for partner in targets:
             key = keys[partner.partner_id]
@@ -206,7 +256,9 @@ class OutboundDispatcher:
             raise DeliveryRejected(f"{envelope.type} refused by {names}"[:1000])
         if result.deferred:
             names = "; ".join(f"{o.partner}: {o.detail}" for o in result.deferred)
-            raise PartnerUnavailable(f"{envelope.type} not delivered to {names}"[:1000])
+            unavailable = PartnerUnavailable(f"{envelope.type} not delivered to {names}"[:1000])
+            unavailable.retry_after_seconds = result.retry_after_seconds  # type: ignore[attr-defined]
+            raise unavailable
         return result
 
     def _deliver_one(
@@ -226,6 +278,9 @@ class OutboundDispatcher:
             budget = min(budget, remaining_seconds() - SAFETY_MARGIN_SECONDS)
         if budget <= 0.5:
             return self._finish(envelope, partner, key, DeliveryResult("failed", "no time left in this invocation"))
+        decision = self.health.decide(partner.partner_id)
+        if not decision.call:
+            return self._skip(envelope, partner, decision.retry_after_seconds)
         max_attempts = settings.max_attempts if attempts is None else max(1, min(attempts, settings.max_attempts))
         policy = RetryPolicy(max_attempts=max_attempts, timeout_seconds=settings.timeout_seconds, budget_seconds=budget)
         deadline = Deadline.after(budget)
@@ -243,7 +298,29 @@ class OutboundDispatcher:
                 delivered = adapter.deliver(envelope, detail, deadline)
         except ValueError as exc:  # an unusable connection secret: an operator's fix, the event waits
             delivered = DeliveryResult("failed", f"connection settings: {exc}")
+        reached, reason = reachability(delivered)
+        if reached:
+            self.health.succeeded(partner.partner_id)
+        elif reached is False:
+            self.health.failed(partner.partner_id, reason)
         return self._finish(envelope, partner, key, delivered)
+
+    def _skip(self, envelope: Envelope[Any], partner: Partner, retry_after: float | None) -> TargetOutcome:
+        """The system's breaker is open (or another caller is probing it): no call, the delivery waits."""
+        wait = max(1.0, retry_after or 1.0)
+        logger.info(
+            "delivery deferred: circuit open",
+            extra={
+                "event_id": envelope.id,
+                "type": envelope.type,
+                "system": partner.partner_id,
+                "retry_after_seconds": round(wait, 1),
+                "correlation_id": envelope.correlation_id,
+            },
+        )
+        metrics.add_metric(name="CallsSkipped", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="DeliveryDeferred", unit=MetricUnit.Count, value=1)
+        return TargetOutcome(partner.partner_id, "failed", f"circuit open for {wait:.0f}s", wait)
 
     def _finish(
         self, envelope: Envelope[Any], partner: Partner, key: DeliveryKey, result: DeliveryResult
@@ -274,4 +351,13 @@ class OutboundDispatcher:
             else:
                 logger.info("delivered", extra=extra)
                 metrics.add_metric(name="Delivered", unit=MetricUnit.Count, value=1)
-        return TargetOutcome(partner.partner_id, result.status, result.detail)
+        retry_after = _asked_wait(result) if result.status == "failed" else None
+        return TargetOutcome(partner.partner_id, result.status, result.detail, retry_after)
+
+
+def _asked_wait(result: DeliveryResult) -> float | None:
+    """The system's `Retry-After` on the last call of a failed delivery (429 or 503), if it gave one."""
+    last = result.calls[-1] if result.calls else None
+    if last is None or last.status not in RETRY_AFTER_STATUSES:
+        return None
+    return parse_retry_after(last.headers.get("retry-after"))
