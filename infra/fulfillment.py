@@ -87,6 +87,7 @@ class OrderFlow(Construct):
                 "IDEMPOTENCY_TABLE_NAME": idempotency_table.table_name,
                 "EVENT_BUS_NAME": platform.bus.event_bus_name,
                 "SYSTEM_SECRETS_PREFIX": config.system_secrets_prefix,
+                "PARTNER_BREAKER": config.breaker.env_value,
             },
         )
         self.steps.grant_table(orders_table, write=True)  # flow state, demand lines, exceptions list
