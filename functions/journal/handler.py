@@ -13,7 +13,6 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.aws.journal_store import JournalStore
-from shared.canonical.envelope import utcnow
 from shared.observability import MetricUnit, logger, metrics, tracer
 from shared.services.journal import JournalSettings, NotAnEvent, journal_items
 
@@ -44,7 +43,7 @@ def _event(body: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def record_handler(record: SQSRecord) -> str:
     try:
         event, detail = _event(record.body)
-        items = journal_items(detail, retention_days=settings.retention_days, now=utcnow())
+        items = journal_items(detail, retention_days=settings.retention_days)
     except NotAnEvent as exc:
         logger.error("unprocessable message", extra={"message_id": record.message_id, "error": str(exc)[:500]})
         metrics.add_metric(name="Unprocessable", unit=MetricUnit.Count, value=1)

@@ -12,6 +12,7 @@ Pure: no AWS calls (the table is `shared/aws/journal_store.py`).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,12 +69,14 @@ def journal_keys(detail: Mapping[str, Any]) -> list[str]:
 def summarize(detail: Mapping[str, Any]) -> str:
     """`order.status_changed SO-1 allocated -> released (order-flow)`: type, subject, what changed, who said it."""
     data = detail.get("data") if isinstance(detail.get("data"), Mapping) else {}
-    parts = [str(detail.get("type", "?")), str(detail.get("subject", ""))]
+    subject = str(detail.get("subject") or "")
+    parts = [str(detail.get("type", "?")), subject]
     parts.extend(_facts(data))
+    named = set(re.split(r"[/@#]", subject))
     for name in _DOCUMENTS:
         inner = data.get(name)
         if isinstance(inner, Mapping):
-            parts.extend(_facts(inner, ids=True))
+            parts.extend(fact for fact in _facts(inner, ids=True) if fact not in named)
     text = " ".join(p for p in parts if p)
     if detail.get("source_partner"):
         text += f" ({detail['source_partner']})"
@@ -104,21 +107,27 @@ def _facts(data: Mapping[str, Any], *, ids: bool = False) -> list[str]:
     return facts
 
 
-def iso_millis(value: str | datetime) -> str:
-    """`2026-11-27T10:00:01.123Z`: UTC, milliseconds, sortable as text."""
+def _aware(value: str | datetime) -> datetime:
     at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     if at.tzinfo is None:
         raise ValueError(f"timestamp without a time zone: {value}")
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return at
 
 
-def journal_items(detail: Mapping[str, Any], *, retention_days: int, now: datetime) -> list[dict[str, Any]]:
-    """One item per business key of the envelope `detail` (none when it names no key)."""
+def iso_millis(value: str | datetime) -> str:
+    """`2026-11-27T10:00:01.123Z`: UTC, milliseconds, sortable as text."""
+    return _aware(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def journal_items(detail: Mapping[str, Any], *, retention_days: int) -> list[dict[str, Any]]:
+    """One item per business key of the envelope `detail` (none when it names no key). Every field, the TTL too
+    (`received_at` + retention), follows from the event: a redelivery or a replay writes the same items."""
     for field in ("id", "type", "received_at"):
         if not isinstance(detail.get(field), str) or not detail[field]:
             raise NotAnEvent(f"not a distrosync envelope: no {field}")
     try:
-        received = iso_millis(detail["received_at"])
+        received_at = _aware(detail["received_at"])
+        received = iso_millis(received_at)
         occurred = iso_millis(detail["occurred_at"]) if detail.get("occurred_at") else None
     except ValueError as exc:
         raise NotAnEvent(f"not a distrosync envelope: {exc}") from None
@@ -135,6 +144,6 @@ def journal_items(detail: Mapping[str, Any], *, retention_days: int, now: dateti
         "received_at": received,
         "summary": summarize(detail),
         "keys": keys,
-        "expires_at": int(now.timestamp()) + retention_days * 86400,
+        "expires_at": int(received_at.timestamp()) + retention_days * 86400,
     }
     return [{"pk": partition_key(key), "key": key, **base} for key in keys]
