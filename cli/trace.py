@@ -75,9 +75,20 @@ def sources(outputs: dict[str, str]) -> list[tuple[str, TraceSource]]:
     return found
 
 
+def story(outputs: dict[str, str], key: str) -> list[str]:
+    """The trace lines of `key` (what `distrosync trace KEY` prints), for the demos."""
+    from shared.canonical.business_keys import parse_key
+
+    kind, value = parse_key(key)
+    return [line(entry) for entry in trace(kind, value, sources(outputs)).entries]
+
+
 def run(outputs: dict[str, str], args: argparse.Namespace) -> int:
     from shared.canonical.business_keys import parse_key
 
+    if "JournalTableName" not in outputs:
+        print("distrosync: this stack has no journal (JournalTableName): deploy this version first", file=sys.stderr)
+        return 2
     kind, value = parse_key(args.key)
     result = trace(kind, value, sources(outputs))
     for problem in result.problems:

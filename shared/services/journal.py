@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.canonical.business_keys import MAX_KEYS, business_keys
+from shared.domain.failures import ClassifiedError, FailureClass
 
 KEY_PREFIX = "KEY#"
 DEFAULT_RETENTION_DAYS = 90
@@ -30,8 +31,10 @@ _DOCUMENTS = ("purchase_order", "order", "ship_notice", "invoice", "reservation"
 _ID_FIELDS = ("po_number", "order_id", "ship_notice_id", "invoice_id", "reservation_id", "acknowledgment_id")
 
 
-class NotAnEvent(ValueError):
-    """The message is not a distrosync envelope (a validation failure: retrying cannot help)."""
+class NotAnEvent(ClassifiedError, ValueError):
+    """The message is not a distrosync envelope: a validation failure, retrying cannot help."""
+
+    failure_class = FailureClass.VALIDATION
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def _facts(data: Mapping[str, Any], *, ids: bool = False) -> list[str]:
     status, previous = data.get("status"), data.get("previous_status")
     if isinstance(status, str):
         facts.append(f"{previous} -> {status}" if isinstance(previous, str) else status)
-    for field in ("outcome", "kind", "step"):
+    for field in ("outcome", "kind", "step", "milestone"):
         if isinstance(data.get(field), str):
             facts.append(f"{field} {data[field]}")
     for field, label in (("quantity", "qty"), ("on_hand", "on_hand"), ("available", "available")):

@@ -79,7 +79,9 @@ class JournalSource:
             for each in (kind,) if kind else KINDS:
                 for item in self.store.entries(f"{each}:{value}"):
                     by_id.setdefault(str(item["event_id"]), item)
-            cached = self._events[(kind, value)] = list(by_id.values())
+            # At one instant (the events of one change), the event about the key itself first, then what it caused.
+            cached = sorted(by_id.values(), key=lambda i: (str(i["received_at"]), i.get("subject") != value))
+            self._events[(kind, value)] = cached
         return cached
 
     def entries(self, kind: str | None, value: str) -> Iterable[TraceEntry]:
