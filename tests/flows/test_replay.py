@@ -130,3 +130,26 @@ def test_replay_refuses_what_it_cannot_do(rt, cli):
     with pytest.raises(SystemExit) as exited:
         cli("replay", "--from", "yesterday", "--to", now.isoformat())
     assert exited.value.code == 2
+
+
+def test_the_journal_fails_only_the_messages_it_cannot_read_and_writes_the_others_once(rt):
+    """AWS's SQS event (corpus: a plain-text body and a JSON one that is no EventBridge event) beside a real
+    inventory.adjusted message, twice in one batch (a redelivery)."""
+    from cli.corpus import CORPUS
+    from cli.local_session import REPO_ROOT
+
+    foreign = json.loads((CORPUS / "aws" / "powertools_sqsEvent.json").read_text())["Records"]
+    sample = json.loads((REPO_ROOT / "events/samples/projector/sqs_inventory_adjusted.json").read_text())["Records"]
+    again = {**sample[0], "messageId": "redelivered-1"}
+    result = rt.invoke("journal", {"Records": [*foreign, *sample, again]}).result()
+    assert result == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in sorted(
+        foreign, key=lambda r: r["messageId"])]}  # fmt: skip
+    detail = json.loads(sample[0]["body"])["detail"]
+    items = aws("dynamodb").query(
+        TableName=rt.outputs["JournalTableName"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "KEY#sku:SKU-1"}},
+    )["Items"]
+    assert [(i["event_id"]["S"], i["type"]["S"]) for i in items] == [(detail["id"], "inventory.adjusted")]
+    totals = emf_totals(rt.logs("journal"))
+    assert (totals["Unprocessable"], totals["Journaled"], totals["Failed"]) == (2, 1, 2)
