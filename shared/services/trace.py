@@ -249,6 +249,8 @@ class DeadLetterSource:
         event_ids = {str(i["event_id"]) for i in self.journal.events(kind, value)} if self.journal else set()
         entries = []
         for queue in self.queues.list():
+            if getattr(queue, "depth", 1) == 0 and getattr(queue, "in_flight", 0) == 0:
+                continue  # empty: nothing to peek
             name = str(getattr(queue, "name", queue))
             for letter in self.queues.peek(name, DEAD_LETTER_PEEK_LIMIT):
                 if not (
