@@ -23,6 +23,7 @@ from cli.client import PartnerClient, Reply
 from cli.corpus import ECOMMERCE, corpus_body, corpus_headers
 from cli.demo_output import say
 from cli.local_session import emf_totals, partner_client, register_partner, start_runtime
+from cli.trace import story
 
 LOCATION = "DC-EAST"
 CHANNEL = "shopify-main"
@@ -331,8 +332,17 @@ def run_orders_demo(env_name: str = "dev") -> int:
             "  stock: "
             + ", ".join(f"{sku} committed {p['committed']}, available {p['available']}" for sku, p in positions.items())
         )
+        rt.drain()
+        print(f"\n  distrosync trace order:{SHOPIFY_ORDER_ID} (events, state changes, execution steps, adapter calls):")
+        order_story = story(rt.outputs, f"order:{SHOPIFY_ORDER_ID}")
+        for text in order_story:
+            print(f"    {text}"[:160])
+        told = "\n".join(order_story)
         ok = (
             flow["status"] == "completed"
+            and "order.created" in told
+            and "execution succeeded" in told
+            and told.index("order.created") < told.index("Reserve entered") < told.index("execution succeeded")
             and shopify_end["status"] == "SUCCEEDED"
             and [d["order_id"] for d in delayed] == [PORTAL_ORDER]
             and cancelled.status == "cancelled"

@@ -17,6 +17,7 @@ from typing import Any
 from cli.client import PartnerClient
 from cli.demo_output import say
 from cli.local_session import emf_totals, partner_client, register_partner, start_runtime
+from cli.trace import story
 
 LOCATION = "DC-EAST"
 CHAIR, DESK = "CHAIR-1", "DESK-2"
@@ -341,8 +342,15 @@ def run_supply_demo(env_name: str = "dev") -> int:
 
         at_risk = sorted(order_id for order_id, (_, risk) in after.items() if risk)
         moved = sorted(o for o in after if after[o][0] != before[o][0])
+        print(f"\n  distrosync trace po:{PO} (the journal, adapter calls and dead letters, in time order):")
+        po_story = story(rt.outputs, f"po:{PO}")
+        for text in po_story:
+            print(f"    {text}")
+        told = " ".join(po_story)
         ok = (
-            item.get("qty") == 30
+            "purchase_order.created" in told
+            and told.index("purchase_order.created") < told.index("purchase_order.acknowledged")
+            and item.get("qty") == 30
             and erp_po.get("order_confirmation_no") == "NF-ACK-881"
             and len([u for u in updates if u.status == 200]) == 1
             and last.get("quantity") == 120

@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     from cli.dlq import add_arguments as dlq_arguments
 
     dlq_arguments(sub, targeted)
+
+    from cli.replay import add_arguments as replay_arguments
+    from cli.trace import add_arguments as trace_arguments
+
+    trace_arguments(sub, targeted)
+    replay_arguments(sub, targeted)
     return parser
 
 
@@ -129,6 +135,18 @@ def main(argv: list[str] | None = None) -> int:
             target = resolve(args.local, args.stack or f"distrosync-{args.env}")
             return module.ACTIONS[args.action](target.outputs, args)
         except (TargetError, PartnerAdminError, ValueError) as exc:
+            print(f"distrosync: {exc}", file=sys.stderr)
+            return 2
+    if args.command in ("trace", "replay"):
+        import importlib
+
+        from cli.target import TargetError, resolve
+
+        module = importlib.import_module(f"cli.{args.command}")
+        try:
+            target = resolve(args.local, args.stack or f"distrosync-{args.env}")
+            return module.run(target.outputs, args)
+        except TargetError as exc:
             print(f"distrosync: {exc}", file=sys.stderr)
             return 2
     return 2

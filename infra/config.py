@@ -130,6 +130,7 @@ class EnvConfig:
     order_flow: OrderFlowSettings = field(default_factory=OrderFlowSettings)
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
     alarm_email: str | None = None
+    journal_retention_days: int = 90  # how long `distrosync trace` can look back (the journal's TTL)
     # An AWS Transfer Family SFTP server in front of the EDI bucket (billed per hour while it exists): off unless
     # asked for (`cdk deploy -c edi_sftp=true`); partners and VANs can always use POST /v1/edi/inbound.
     edi_sftp: bool = False

@@ -15,6 +15,7 @@ from infra.functions import ARCHITECTURE, RUNTIME
 from infra.idempotency import IdempotencyTable
 from infra.ingress import Ingress
 from infra.inventory import Inventory
+from infra.journal import Journal
 from infra.layers import Layers
 from infra.observability import Observability
 from infra.outbound import Outbound
@@ -130,6 +131,7 @@ class DistrosyncStack(cdk.Stack):
             platform=platform,
             tables=[self.purchasing.table, self.suppliers.table, self.promising.table],
         )
+        self.journal = Journal(self, "Journal", platform=platform)
         self.observability.add_row(
             "Ingress",
             self.observability.graph(
@@ -152,6 +154,8 @@ class DistrosyncStack(cdk.Stack):
         outputs = {
             "ApiUrl": self.api.url,
             "EventBusName": self.bus.bus_name,
+            "EventArchiveName": self.bus.archive.archive_name,
+            "JournalTableName": self.journal.table.table_name,
             "PartnersTableName": self.partners.table.table_name,
             "IdempotencyTableName": self.idempotency.table.table_name,
             "InventoryTableName": self.inventory.table.table_name,

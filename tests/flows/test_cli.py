@@ -121,6 +121,10 @@ def test_demo_runs_the_flow_and_exits_zero(dev_template_path, monkeypatch, capsy
     assert "order_confirmation_no NF-ACK-881 (1 successful update)" in out and "WMS expects 120 CHAIR-1" in out
     assert "SO-1002/1 50 CHAIR-1" in out and "SO-1003/1 40 CHAIR-1" in out
     assert "demo part 2 completed" in out and "2 orders are at risk with new dates" in out
+    po_trace = out[out.index("distrosync trace po:PO-4500") : out.index("demo part 2 completed")]
+    assert "event  purchase_order.created PO-4500 v1 open 1 line (erp)" in po_trace
+    assert "call   purchase_order.acknowledged PO-4500 -> erp: delivered" in po_trace
+    assert po_trace.index("purchase_order.created") < po_trace.index("purchase_order.acknowledged PO-4500 1 line")
     # Part 3, order to ship: the issue #5 scenario through the synthesized state machine.
     assert "Shopify orders/create (X-Shopify-Webhook-Id 64f9a71e...)               -> 201 created" in out
     assert "Shopify retries the same delivery" in out and "-> 200 duplicate" in out
@@ -130,6 +134,13 @@ def test_demo_runs_the_flow_and_exits_zero(dev_template_path, monkeypatch, capsy
     assert "SO-2002: cancelled, execution SUCCEEDED (ended in the compensation path)" in out
     assert "409 order-dispatched" in out and "SLA breaches 1" in out
     assert "demo part 3 completed" in out
+    order_trace = out[out.index("distrosync trace order:shopify-main.820982911946154508") : out.index("demo part 3")]
+    told = [line.strip().split("  ", 1)[1] for line in order_trace.splitlines()[1:] if line.strip()]
+    assert told.index("event  order.created shopify-main.820982911946154508 2 lines (shopify-main)") < told.index(
+        "step   Reserve entered"
+    )
+    assert "call   order.released shopify-main.820982911946154508 -> wh-east: delivered: HTTP 204" in told
+    assert told.index("step   Track waits for its task token") < told.index("step   execution succeeded")
     # Part 4, the EDI gateway: the issue #6 scenario through S3 drops, 997s and TA1s read back.
     part4 = out[out.index("demo, part 4") :]
     assert "wrote outbound/mill-edi/000000001-850.x12: ISA13 000000001, GS06 000000001, ST02 0001" in part4
