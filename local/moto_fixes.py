@@ -342,4 +342,7 @@ def apply() -> None:
     )
     Execution.stop = _stop_interrupting_waits(Execution.stop)  # type: ignore[method-assign]
     Environment.set_error = _keep_stopped(Environment.set_error)  # type: ignore[method-assign]
+    from local import moto_replay
+
+    moto_replay.apply()
     _applied = True

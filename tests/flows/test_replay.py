@@ -15,14 +15,6 @@ from shared.aws.clients import client as aws
 from shared.canonical.envelope import utcnow
 
 
-@pytest.fixture(autouse=True)
-def faithful_replays():
-    """moto's StartReplay ignores the window and FilterArns: local/moto_replay.py makes it honour them."""
-    from local import moto_replay
-
-    moto_replay.apply()
-
-
 def adjust(client, sku: str, on_hand: int, sequence: int) -> None:
     body = {
         "sku": sku,

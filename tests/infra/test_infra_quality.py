@@ -28,6 +28,8 @@ CONTRACT_OUTPUTS = {
     "EdiBucketName",
     "EdiTableName",
     "ClaimCheckBucketName",
+    "EventArchiveName",
+    "JournalTableName",
     "UsagePlanIdSandbox",
     "UsagePlanIdStandard",
     "UsagePlanIdPremium",
