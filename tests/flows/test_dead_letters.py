@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -238,3 +239,21 @@ def test_a_duplicate_is_acknowledged_and_counted(rt, erp_client, captured_events
     assert (totals["OrderFlowStarted"], totals["Duplicate"]) == (1, 1)
     executions = aws("stepfunctions").list_executions(stateMachineArn=rt.outputs["OrderFlowStateMachineArn"])
     assert [e["name"] for e in executions["executions"]] == [execution_name("SO-DUP")]
+
+
+def test_the_backoff_the_consumer_sets_holds_the_message_back(rt, client, throttled, monkeypatch):
+    """The poller, like Lambda, leaves the visibility the function gave a failed message (the top of the jitter
+    range here, drawn deterministically)."""
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
+    rt.functions.configure("projector", RETRY_BASE_SECONDS="2", RETRY_MAX_SECONDS="2")
+    throttled.update(table=rt.outputs["InventoryTableName"], left=None)
+    adjust(client, 7)
+    held = rt.drain(timeout=1.0)
+    assert not held.drained and held.invocations["projector"] == 1 and held.failed_records == 1, held
+    (queue,) = [q for q in rt.queues() if q.name == PROJECTOR]
+    assert (queue.depth, queue.in_flight) == (0, 1)
+
+    throttled.update(left=0)
+    report = rt.drain()
+    assert report.drained and report.invocations["projector"] == 1 and report.seconds >= 0.5, report
+    assert on_hand(client) == 7
