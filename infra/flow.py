@@ -5,6 +5,10 @@ bus --rule(source, detail-type)--> queue --(batch, partial failures)--> handler
          v                                   v
    delivery DLQ (alarm)               processing DLQ (alarm)
 
+The handler's SQS consumer (shared/aws/consumer.py) learns the processing DLQ and its retry settings from its
+environment (DEAD_LETTERS, RETRY_*, PARTNER_WAIT_HOURS): it dead-letters permanent failures itself, with their
+story, and re-sends messages waiting for a partner to the queue with a delay.
+
 The same shape serves events that are not canonical (e.g. S3 `Object Created` on the account's default bus): pass
 `event_pattern`, `bus` and a `label` instead of `event_types`.
 """

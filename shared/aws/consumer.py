@@ -163,11 +163,11 @@ class _Body:
         detail = event.get("detail")
         if not isinstance(detail, dict):
             return cls()
-        if isinstance(detail.get("type"), str) and "id" in detail:  # a canonical envelope (or its claim check)
+        if isinstance(detail.get("type"), str):  # a canonical envelope (or its claim check), valid or not
             return cls(
                 correlation_id=_text(detail.get("correlation_id")),
                 business_key=primary_business_key(detail),
-                event_id=_text(detail.get("id")),
+                event_id=_text(detail.get("id")) or _text(event.get("id")),
                 event_type=_text(detail.get("type")),
             )
         return cls(event_id=_text(event.get("id")), event_type=_text(event.get("detail-type")))

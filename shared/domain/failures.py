@@ -57,6 +57,12 @@ class ClassifiedError(Exception):
             self.retry_after_seconds = retry_after_seconds
 
 
+class Duplicate(ClassifiedError):
+    """The message's effect already happened (raise it from the error that says so): acknowledged and counted."""
+
+    failure_class = FailureClass.DUPLICATE
+
+
 class InvalidMessage(ClassifiedError):
     """A message whose body cannot be read as what its consumer expects (raised from the reading error)."""
 
