@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.services.trace import (
-    DeadLetterQueuesLike,
     DeadLetterSource,
     DeliverySource,
     ExecutionSource,
@@ -36,21 +35,13 @@ def stack_prefix(outputs: dict[str, str]) -> str:
     return outputs["EventBusName"].removesuffix("-bus")
 
 
-def dead_letter_queues(prefix: str) -> DeadLetterQueuesLike | None:
-    """The stack's dead-letter queues (shared/services/dead_letter_ops.py), when that module is installed."""
-    try:
-        from shared.services.dead_letter_ops import DeadLetterQueues  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return DeadLetterQueues(prefix)  # type: ignore[no-any-return]
-
-
 def sources(outputs: dict[str, str]) -> list[tuple[str, TraceSource]]:
     from shared.aws.clients import client
     from shared.aws.delivery_store import DeliveryStore
     from shared.aws.journal_store import JournalStore
     from shared.aws.partners import PartnerRepository
     from shared.domain.order_flow import execution_name
+    from shared.services.dead_letter_ops import DeadLetterQueues
 
     journal = JournalSource(JournalStore(outputs["JournalTableName"]))
     partners = PartnerRepository(outputs["PartnersTableName"])
@@ -69,9 +60,7 @@ def sources(outputs: dict[str, str]) -> list[tuple[str, TraceSource]]:
             ),
         ),
     ]
-    queues = dead_letter_queues(stack_prefix(outputs))
-    if queues is not None:
-        found.append(("dead letters", DeadLetterSource(queues, journal)))
+    found.append(("dead letters", DeadLetterSource(DeadLetterQueues(stack_prefix(outputs)), journal)))
     return found
 
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shared.aws.consumer import SqsConsumer
 from shared.aws.journal_store import JournalStore
 from shared.observability import MetricUnit, logger, metrics, tracer
 from shared.services.journal import JournalSettings, NotAnEvent, journal_items
 
 settings = JournalSettings.from_env()
 store = JournalStore(settings.table_name)
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+consumer = SqsConsumer()
 
 _pending: dict[str, list[dict[str, Any]]] = {}  # message id -> its journal items, for the batch being processed
 
@@ -33,7 +33,7 @@ def _event(body: str) -> tuple[dict[str, Any], dict[str, Any]]:
     if not isinstance(detail, dict):
         raise NotAnEvent("not an EventBridge event: no 'detail'")
     if "claim_check" in detail:  # the envelope is in S3: read it the way every consumer does
-        from shared.canonical.parse import envelope_from_eventbridge
+        from shared.aws.claim_check import envelope_from_eventbridge
 
         return event, envelope_from_eventbridge(event).to_detail()
     return event, detail
@@ -44,7 +44,7 @@ def record_handler(record: SQSRecord) -> str:
     try:
         event, detail = _event(record.body)
         items = journal_items(detail, retention_days=settings.retention_days)
-    except NotAnEvent as exc:
+    except NotAnEvent as exc:  # dead-lettered at once by the consumer (class validation)
         logger.error("unprocessable message", extra={"message_id": record.message_id, "error": str(exc)[:500]})
         metrics.add_metric(name="Unprocessable", unit=MetricUnit.Count, value=1)
         raise
@@ -65,16 +65,21 @@ def record_handler(record: SQSRecord) -> str:
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _pending.clear()
     records = event.get("Records", [])
-    result = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
-    failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
+    result = consumer.process(event, context, record_handler, complete=_write)
+    failed = len(result["batchItemFailures"])
+    metrics.add_metric(name="Events", unit=MetricUnit.Count, value=len(records) - failed)
+    metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=failed)
+    return result
+
+
+def _write(failed: set[str]) -> set[str]:
+    """Stage 2: the batch's items in one go; the messages whose items could not all be written must fail."""
     items = [item for message_id, found in _pending.items() if message_id not in failed for item in found]
     unwritten = {(item["pk"], item["sk"]) for item in store.write(items)} if items else set()
+    lost: set[str] = set()
     if unwritten:
         lost = {mid for mid, found in _pending.items() if any((i["pk"], i["sk"]) in unwritten for i in found)}
         logger.warning("journal items not written", extra={"items": len(unwritten), "messages": len(lost)})
-        failed |= lost
     written = len({(item["pk"], item["sk"]) for item in items}) - len(unwritten)  # a redelivery in the batch: once
     metrics.add_metric(name="Journaled", unit=MetricUnit.Count, value=written)
-    metrics.add_metric(name="Events", unit=MetricUnit.Count, value=len(records) - len(failed))
-    metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=len(failed))
-    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in sorted(failed)]}
+    return lost

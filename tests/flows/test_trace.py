@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
 from purchasing_helpers import create_po, days, po_line
 
-from cli import trace as trace_cli
 from shared.aws.clients import client as aws
 from shared.aws.fulfillment_store import TimelineEntry
 from shared.canonical.envelope import utcnow
@@ -30,40 +28,21 @@ pytestmark = pytest.mark.order_flow
 TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
 
-@dataclass(frozen=True)
-class FakeDeadLetter:
-    """What `shared.services.dead_letter_ops.DeadLetter` carries (the attributes the trace reads)."""
-
-    queue_name: str
-    message_id: str
-    business_key: str | None
-    event_id: str | None
-    event_type: str | None
-    error_class: str | None
-    error: str | None
-    handler: str | None
-    attempts: int | None
-    first_failure_at: str | None
-    last_failure_at: str | None
-    sent_at: str | None
-
-
-@dataclass
-class FakeQueues:
-    letters: list[FakeDeadLetter] = field(default_factory=list)
-
-    def list(self):
-        return [type("QueueSummary", (), {"name": "distrosync-dev-projector-dlq"})()]
-
-    def peek(self, queue: str, limit: int = 100):
-        return [x for x in self.letters if x.queue_name == queue][:limit]
-
-
-@pytest.fixture
-def dead_letters(monkeypatch) -> FakeQueues:
-    queues = FakeQueues()
-    monkeypatch.setattr(trace_cli, "dead_letter_queues", lambda prefix: queues)
-    return queues
+def put_dead_letter(business_key: str, event_id: str, error_class: str, error: str, failed_at: str) -> None:
+    """A dead letter as the projector's consumer leaves it: the body and its `distrosync-dead-letter` story."""
+    sqs = aws("sqs")
+    story = {
+        "error_class": error_class, "error": error, "handler": "distrosync-dev-projector", "attempts": 1,
+        "first_failure_at": failed_at, "last_failure_at": failed_at, "correlation_id": "c-1",
+        "business_key": business_key, "event_id": event_id, "event_type": "receipt.posted",
+        "source_queue": "arn:aws:sqs:us-east-1:123456789012:distrosync-dev-projector", "message_id": event_id,
+    }  # fmt: skip
+    body = {"detail-type": "receipt.posted", "detail": {"id": event_id, "type": "receipt.posted"}}
+    sqs.send_message(
+        QueueUrl=sqs.get_queue_url(QueueName="distrosync-dev-projector-dlq")["QueueUrl"],
+        MessageBody=json.dumps(body),
+        MessageAttributes={"distrosync-dead-letter": {"DataType": "String", "StringValue": json.dumps(story)}},
+    )
 
 
 def lines_of(out: str) -> list[str]:
@@ -81,9 +60,7 @@ def index(lines: list[str], text: str) -> int:
     return found[0]
 
 
-def test_a_purchase_orders_story_from_creation_to_receipt(
-    rt, cli, erp_client, client, acme, webhook_receiver, dead_letters
-):
+def test_a_purchase_orders_story_from_creation_to_receipt(rt, cli, erp_client, client, acme, webhook_receiver):
     planning = webhook_receiver()
     connect_system(
         rt, "planning", "planning", "webhook", target=planning, subscriptions=["purchase_order.acknowledged"]
@@ -118,18 +95,8 @@ def test_a_purchase_orders_story_from_creation_to_receipt(
     assert client.post("/v1/inventory/receipts", receipt).status == 202
     rt.drain()
     failed_at = (utcnow() + timedelta(seconds=1)).isoformat()
-    dead_letters.letters.append(
-        FakeDeadLetter(
-            "distrosync-dev-projector-dlq", "m-1", "po:PO-7001", "e-x", "receipt.posted", "missing_reference",
-            "UnknownPoLine: PO-7001/9", "distrosync-dev-projector", 1, failed_at, failed_at, failed_at,
-        )
-    )  # fmt: skip
-    dead_letters.letters.append(
-        FakeDeadLetter(
-            "distrosync-dev-projector-dlq", "m-2", "po:PO-0000", "e-y", "receipt.posted", "validation",
-            "ValidationError", "distrosync-dev-projector", 1, failed_at, failed_at, failed_at,
-        )
-    )  # fmt: skip
+    put_dead_letter("po:PO-7001", "e-x", "missing_reference", "UnknownPoLine: PO-7001/9", failed_at)
+    put_dead_letter("po:PO-0000", "e-y", "validation", "ValidationError", failed_at)
 
     code, out, err = cli("trace", "po:PO-7001")
     assert code == 0, err
@@ -177,7 +144,7 @@ def resume(rt, order_id: str, step: str, *, by: str, status: str | None = None, 
     aws("stepfunctions").send_task_success(taskToken=record.waiting.token, output=json.dumps({"by": by}))
 
 
-def test_an_orders_story_with_its_execution_steps(rt, cli, client, erp_client, order_systems, dead_letters):
+def test_an_orders_story_with_its_execution_steps(rt, cli, client, erp_client, order_systems):
     count_stock(rt, client, "SKU-1", 10)
     place_order(erp_client, "SO-7001", ("SKU-1", 4))
     resume(rt, "SO-7001", "release", by="wh-east", status="picked")
