@@ -31,9 +31,10 @@ class World:
         return RetryingPartner(partner_client(self.rt, register_partner(self.rt, partner_id, kind, scopes)))
 
 
-def start_world(request: Any, template: Path) -> Iterator[World]:
+def start_world(request: Any, template: Path, items: tuple[str, ...] = ITEMS[:5]) -> Iterator[World]:
     """The runtime (order-to-ship executions on when the module is marked `order_flow`), its functions named in
-    the injector's report, the catalog through the ERP's API, the warehouse wh-east and the tap."""
+    the injector's report, the catalog (`items`, default SKU-1..5) through the ERP's API, the warehouse wh-east and
+    the tap."""
     from local.runtime import LocalRuntime
     from tests.flows.order_flow_fixtures import FLOW_TIMERS
 
@@ -46,7 +47,7 @@ def start_world(request: Any, template: Path) -> Iterator[World]:
         if flows:
             rt.functions.configure("order_starter", ORDER_FLOW_TIMERS=json.dumps(FLOW_TIMERS))
         erp = RetryingPartner(partner_client(rt, register_partner(rt, "erp", "erp", ["location:*"])))
-        for sku in ITEMS:
+        for sku in items:
             reply = erp.put(f"/v1/items/{sku}", {"units": ITEM_UNITS, "safety_stock": 0, "sequence": 1})
             assert reply.status == 200, reply.body
         for code in LOCATIONS:
