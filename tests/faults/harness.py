@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cli.client import PartnerClient, Reply
-from local.fault_injection import CallSite, Fault, FaultInjector, FaultPlan
+from local.fault_injection import CallSite, Fault, FaultInjector, FaultPlan, active
 
 STORY_ATTRIBUTE = "distrosync-dead-letter"
 PERMANENT = {"validation", "missing_reference"}
@@ -137,6 +137,13 @@ class Faults:
         return {site for site, _ in self.injected}
 
 
+def record_partner_faults(partner: str, simulator: Any) -> None:
+    """Put what a partner simulator injected (`injected()`) into the suite's report."""
+    injector = active()
+    assert injector is not None
+    injector.count_external(f"partner {partner}", simulator.injected())
+
+
 @contextmanager
 def faulted(injector: FaultInjector, sites: list[CallSite], *, seed: int, times: int = 1) -> Iterator[Faults]:
     """Faults at each of `sites` (`times` each, kinds spread over the sites, seeded) during the block."""
@@ -147,7 +154,7 @@ def faulted(injector: FaultInjector, sites: list[CallSite], *, seed: int, times:
     faults.injected = dict(injected)
 
 
-VOLATILE = ("_at", "as_of", "event_id", "request_id", "correlation_id", "etag")
+VOLATILE = ("_at", "as_of", "event_id", "request_id", "correlation_id", "etag", "modified", "creation")
 
 
 def normalized(value: Any, renames: dict[str, str] | None = None) -> Any:
@@ -160,10 +167,30 @@ def normalized(value: Any, renames: dict[str, str] | None = None) -> Any:
             for k, v in value.items()
             if not (isinstance(k, str) and k.endswith(VOLATILE))
         }
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [normalized(v, renames) for v in value]
     if isinstance(value, str):
         for old, new in renames.items():
             value = value.replace(old, new)
         return value
     return value
+
+
+def assert_same_end_state(got: Any, expected: Any) -> None:
+    """`got == expected`, failing with the paths where they differ (the end states are large)."""
+    diffs = list(_differences(got, expected, "$"))
+    assert not diffs, "end state differs from the fault-free run's:\n" + "\n".join(diffs[:20])
+
+
+def _differences(got: Any, expected: Any, path: str) -> Iterator[str]:
+    if isinstance(got, dict) and isinstance(expected, dict):
+        for key in sorted(set(got) | set(expected), key=str):
+            if key not in got or key not in expected:
+                yield f"{path}.{key}: {'missing' if key not in got else 'extra'} ({got.get(key, expected.get(key))!r})"
+            else:
+                yield from _differences(got[key], expected[key], f"{path}.{key}")
+    elif isinstance(got, list) and isinstance(expected, list) and len(got) == len(expected):
+        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+            yield from _differences(g, e, f"{path}[{i}]")
+    elif got != expected:
+        yield f"{path}: {got!r} != {expected!r} (fault-free)"
