@@ -194,3 +194,17 @@ def _differences(got: Any, expected: Any, path: str) -> Iterator[str]:
             yield from _differences(g, e, f"{path}[{i}]")
     elif got != expected:
         yield f"{path}: {got!r} != {expected!r} (fault-free)"
+
+
+def site_groups(sites: list[CallSite], per_function: int = 3) -> list[list[CallSite]]:
+    """`sites` in groups holding at most `per_function` sites of each function, for flows where one message meets
+    every site of its function: each faulted site costs the message one of its queue's receives (maxReceiveCount
+    5), so a group leaves it at least one clean attempt."""
+    by_function: dict[str, list[CallSite]] = {}
+    for site in sorted(sites):
+        by_function.setdefault(site.function, []).append(site)
+    rounds = max((len(s) + per_function - 1) // per_function for s in by_function.values()) if by_function else 0
+    return [
+        [site for own in by_function.values() for site in own[i * per_function : (i + 1) * per_function]]
+        for i in range(rounds)
+    ]
