@@ -51,6 +51,12 @@ class QueueSettings:
     dlq_retention_days: int = 14
     target_retry_attempts: int = 8  # EventBridge -> SQS delivery retries before the target DLQ
     target_max_event_age_hours: int = 24
+    # The consumer's own waits (shared/aws/consumer.py): a transient failure's retry comes back after a full-jitter
+    # backoff of up to min(retry_max, retry_base * 2**(attempt-1)); a message whose partner is down waits (re-sent
+    # with a delay) for up to partner_wait_hours before it is dead-lettered.
+    retry_base_seconds: int = 2
+    retry_max_seconds: int = 300
+    partner_wait_hours: int = 72
 
     def visibility_timeout_seconds(self, function_timeout_seconds: int) -> int:
         return self.visibility_timeout_factor * function_timeout_seconds
@@ -152,6 +158,7 @@ def _dev(account: str, region: str) -> EnvConfig:
         },
         functions=FunctionSettings(log_level="DEBUG"),
         api=ApiSettings(stage_rate_limit=50, stage_burst_limit=100),
+        queue=QueueSettings(retry_base_seconds=1, retry_max_seconds=30),
         # dev is also what the embedded runtime runs: retries wait 1 s (Step Functions' minimum) at first.
         order_flow=OrderFlowSettings(
             timers=Timers(pick_heartbeat=3600, pick_timeout=8 * 3600, dispatch_timeout=24 * 3600),

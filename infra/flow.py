@@ -5,6 +5,10 @@ bus --rule(source, detail-type)--> queue --(batch, partial failures)--> handler
          v                                   v
    delivery DLQ (alarm)               processing DLQ (alarm)
 
+The handler's SQS consumer (shared/aws/consumer.py) learns the processing DLQ and its retry settings from its
+environment (DEAD_LETTERS, RETRY_*, PARTNER_WAIT_HOURS): it dead-letters permanent failures itself, with their
+story, and re-sends messages waiting for a partner to the queue with a delay.
+
 The same shape serves events that are not canonical (e.g. S3 `Object Created` on the account's default bus): pass
 `event_pattern`, `bus` and a `label` instead of `event_types`.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -124,6 +129,8 @@ class EventFlow(Construct):
             )
         )
 
+        self._wire_consumer(handler, platform, name)
+
         period = observability.period
         self.dlq_alarms = [
             observability.alarm(
@@ -162,6 +169,28 @@ class EventFlow(Construct):
                 handler.function.metric_errors(period=period, statistic="Sum"),
                 right=[handler.function.metric_duration(period=period, statistic="p90")],
             ),
+        )
+
+    def _wire_consumer(self, handler: ServiceFunction, platform: Platform, name: str) -> None:
+        """What the handler's SQS consumer (shared/aws/consumer.py) needs: its DLQ and retry settings, and leave to
+        send dead letters with their story to the DLQ and waiting messages back to the queue with a delay (both
+        queues are encrypted with the platform's key). Receiving, deleting and ChangeMessageVisibility come with
+        the event source's grant."""
+        settings = platform.config.queue
+        handler.add_dead_letters(
+            name,
+            dlq_url=self.dlq.queue_url,
+            queue_url=self.queue.queue_url,
+            max_receive_count=settings.max_receive_count,
+        )
+        handler.add_environment("RETRY_BASE_SECONDS", str(settings.retry_base_seconds))
+        handler.add_environment("RETRY_MAX_SECONDS", str(settings.retry_max_seconds))
+        handler.add_environment("PARTNER_WAIT_HOURS", str(settings.partner_wait_hours))
+        handler.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.dlq.queue_arn, self.queue.queue_arn])
+        )
+        handler.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[platform.key.key_arn])
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -52,6 +53,7 @@ class ServiceFunction(Construct):
             raise FileNotFoundError(f"{source}/handler.py is missing: every function needs one")
         self.name = name
         self.source = f"functions/{name}"
+        self._dead_letters: dict[str, dict[str, object]] = {}
         self.timeout_seconds = timeout_seconds or config.functions.worker_timeout_seconds
         function_name = f"{config.prefix}-{name}"
 
@@ -115,6 +117,21 @@ class ServiceFunction(Construct):
     def add_environment(self, name: str, value: str) -> None:
         self.function.add_environment(name, value)
 
+    def add_dead_letters(self, source_queue_name: str, *, dlq_url: str, queue_url: str, max_receive_count: int) -> None:
+        """Tell the function's SQS consumer (DEAD_LETTERS) where the messages of one source queue go when they fail
+        for good. A function fed by several flows gets one entry per queue, written once all are known."""
+        if not self._dead_letters:
+            stack = cdk.Stack.of(self)
+            entries = self._dead_letters
+            self.function.add_environment(
+                "DEAD_LETTERS", cdk.Lazy.uncached_string(_Produce(lambda: stack.to_json_string(entries)))
+            )
+        self._dead_letters[source_queue_name] = {
+            "dlq": dlq_url,
+            "queue": queue_url,
+            "max_receive_count": max_receive_count,
+        }
+
     def grant_secrets_under(self, prefix: str, *, why: str) -> None:
         """GetSecretValue on the secrets whose names start with `prefix` (created at run time, one per partner or
         system, so their ARNs, which end in a random suffix, are not known at deploy time)."""
@@ -155,6 +172,17 @@ class ServiceFunction(Construct):
             "Queries on the secondary indexes of this one table (e.g. partners by-api-key): CDK grants "
             "<table ARN>/index/*, which spans only that table's indexes.",
         )
+
+
+@jsii.implements(cdk.IStringProducer)
+class _Produce:
+    """A string produced at synthesis (`cdk.Lazy`), once every construct has had its say."""
+
+    def __init__(self, produce: Callable[[], str]) -> None:
+        self._produce = produce
+
+    def produce(self, context: cdk.IResolveContext) -> str:
+        return self._produce()
 
 
 class ApiHandlers:

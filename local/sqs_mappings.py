@@ -10,11 +10,14 @@ polls instead. For each `AWS::Lambda::EventSourceMapping` whose source is a queu
   messageAttributes in Lambda's shape, md5OfBody, eventSource, eventSourceARN, awsRegion) and invokes;
 - deletes what succeeded: with `ReportBatchItemFailures`, every record except the `batchItemFailures`
   identifiers; a function error, or an invalid response, fails the whole batch;
-- makes failed messages visible again after `retry_delay_seconds` (the visibility timeout, shortened by
-  configuration; 0 by default so tests are fast). moto moves a message to the queue's dead-letter queue
-  on the receive after `maxReceiveCount` receives, as SQS does.
+- leaves failed messages as the function left them when it set their visibility itself (the consumer's
+  backoff, shared/aws/consumer.py: Lambda never touches it); the others become visible again after
+  `retry_delay_seconds` (the queue's visibility timeout, shortened by configuration; 0 by default so tests are
+  fast). moto moves a message to the queue's dead-letter queue on the receive after `maxReceiveCount`
+  receives, as SQS does.
 
-`drain` pumps every mapping until all source queues are empty.
+`drain` pumps every mapping until all source queues are empty, waiting (within its timeout) for messages that
+are delayed or invisible.
 """
 
 from __future__ import annotations
@@ -155,13 +158,19 @@ class SqsPoller:
         self._delete(mapping.queue, dropped)
         if not kept:
             return outcome
+        handles = {r["receiptHandle"] for r in kept}
+        received = _visible_at(mapping.queue, handles)
         invocation = self.host.invoke(mapping.function, {"Records": kept})
         outcome.invocation = invocation
         failed_ids = self._failed_ids(mapping, invocation, [r["messageId"] for r in kept])
         failed = [r for r in kept if r["messageId"] in failed_ids]
         succeeded = [r for r in kept if r["messageId"] not in failed_ids]
         self._delete(mapping.queue, succeeded)
-        self._release(mapping.queue, failed)
+        released = failed
+        if received is not None:  # what the function set itself stays as it is
+            now = _visible_at(mapping.queue, {r["receiptHandle"] for r in failed}) or {}
+            released = [r for r in failed if now.get(r["receiptHandle"]) == received.get(r["receiptHandle"])]
+        self._release(mapping.queue, released)
         outcome.succeeded, outcome.failed = len(succeeded), len(failed)
         return outcome
 
@@ -283,6 +292,21 @@ class SqsPoller:
                     for i, r in enumerate(chunk)
                 ],
             )
+
+
+def _visible_at(queue: QueueRef, handles: set[str]) -> dict[str, float] | None:
+    """When each message (by receipt handle) becomes visible again, read from moto's backend in this process;
+    None when the queue is not there (a moto server of another process), so the caller cannot tell."""
+    from moto.sqs.models import sqs_backends
+
+    _, _, _, region, account, name = queue.arn.split(":", 5)
+    try:
+        backend_queue = sqs_backends[account][region].queues.get(name)
+    except KeyError:
+        return None
+    if backend_queue is None:
+        return None
+    return {m.receipt_handle: m.visible_at for m in list(backend_queue._messages) if m.receipt_handle in handles}
 
 
 def _lambda_message_attribute(value: dict[str, Any]) -> dict[str, Any]:

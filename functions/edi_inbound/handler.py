@@ -12,16 +12,16 @@ import json
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shared.aws.consumer import SqsConsumer, parse_body
 from shared.observability import MetricUnit, count_rejection, logger, metrics, tracer
 from shared.services.edi.gateway import EdiGateway
 from shared.settings import IngressSettings
 
 settings = IngressSettings.from_env()
 gateway = EdiGateway.from_settings(settings)
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+consumer = SqsConsumer()
 
 
 def object_created(body: str) -> tuple[str, str, str, datetime | None]:
@@ -43,12 +43,7 @@ def object_created(body: str) -> tuple[str, str, str, datetime | None]:
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
-    try:
-        event_id, bucket, key, created = object_created(record.body)
-    except ValueError as exc:
-        logger.error("unprocessable message", extra={"message_id": record.message_id, "error": str(exc)[:2000]})
-        metrics.add_metric(name="Unprocessable", unit=MetricUnit.Count, value=1)
-        raise
+    event_id, bucket, key, created = parse_body(object_created, record)
     logger.remove_keys(["partner_id", "object_key", "interchange"])  # the previous record's
     logger.set_correlation_id(f"s3-{event_id or record.message_id}")
     receipt = gateway.receive_object(bucket, key, received_at=created)
@@ -68,8 +63,8 @@ def record_handler(record: SQSRecord) -> str:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     gateway.register_lambda_context(context)
-    result = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
-    failed = len(result.get("batchItemFailures", []))
+    result = consumer.process(event, context, record_handler)
+    failed = len(result["batchItemFailures"])
     metrics.add_metric(name="Processed", unit=MetricUnit.Count, value=len(event.get("Records", [])) - failed)
     metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=failed)
     return result

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shared.aws.consumer import SqsConsumer, parse_body
 from shared.canonical.parse import envelope_from_eventbridge
 from shared.observability import MetricUnit, logger, metrics, tracer
 from shared.services.edi.outbound import EdiOutbound
@@ -19,17 +19,12 @@ from shared.settings import EdiOutboundSettings
 
 settings = EdiOutboundSettings.from_env()
 outbound = EdiOutbound.from_settings(settings)
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+consumer = SqsConsumer()
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> int:
-    try:
-        envelope = envelope_from_eventbridge(record.body)
-    except ValueError as exc:
-        logger.error("unprocessable message", extra={"message_id": record.message_id, "error": str(exc)[:2000]})
-        metrics.add_metric(name="Unprocessable", unit=MetricUnit.Count, value=1)
-        raise
+    envelope = parse_body(envelope_from_eventbridge, record)
     logger.set_correlation_id(envelope.correlation_id)
     return len(outbound.deliver(envelope))
 
@@ -38,8 +33,8 @@ def record_handler(record: SQSRecord) -> int:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    result = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
-    failed = len(result.get("batchItemFailures", []))
+    result = consumer.process(event, context, record_handler)
+    failed = len(result["batchItemFailures"])
     metrics.add_metric(name="Processed", unit=MetricUnit.Count, value=len(event.get("Records", [])) - failed)
     metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=failed)
     return result

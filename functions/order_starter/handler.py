@@ -2,8 +2,8 @@
 
 The execution is named after the order (`execution_name`), so a duplicate `order.created`, a replay or a
 second channel delivery of the same order cannot start a second one: Step Functions answers
-ExecutionAlreadyExists, counted as a duplicate. The input is the order id, the flow's correlation id and the
-timers (ORDER_FLOW_TIMERS) the definition reads its waits from.
+ExecutionAlreadyExists, a `Duplicate` the consumer acknowledges and counts. The input is the order id, the flow's
+correlation id and the timers (ORDER_FLOW_TIMERS) the definition reads its waits from.
 """
 
 from __future__ import annotations
@@ -11,23 +11,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.aws.clients import client
+from shared.aws.consumer import SqsConsumer, parse_body
 from shared.canonical.parse import envelope_from_eventbridge
+from shared.domain.failures import Duplicate
 from shared.domain.order_flow import Timers, execution_name
 from shared.observability import MetricUnit, logger, metrics, tracer
 from shared.settings import OrderStarterSettings
 
 settings = OrderStarterSettings.from_env()
 timers = Timers.parse(settings.timers_json)  # a bad value fails the cold start, loudly, not each order
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+consumer = SqsConsumer()
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
-    envelope = envelope_from_eventbridge(record.body)
+    envelope = parse_body(envelope_from_eventbridge, record)
     order_id = envelope.subject
     logger.set_correlation_id(envelope.correlation_id)
     sfn = client("stepfunctions")
@@ -38,10 +39,9 @@ def record_handler(record: SQSRecord) -> str:
             name=execution_name(order_id),
             input=json.dumps(document),
         )
-    except sfn.exceptions.ExecutionAlreadyExists:
-        logger.info("order flow already started", extra={"order_id": order_id})
+    except sfn.exceptions.ExecutionAlreadyExists as exc:
         metrics.add_metric(name="OrderFlowDuplicate", unit=MetricUnit.Count, value=1)
-        return "duplicate"
+        raise Duplicate(f"the order flow of {order_id} is already started") from exc  # acknowledged, counted
     logger.info("order flow started", extra={"order_id": order_id, "execution_arn": started["executionArn"]})
     metrics.add_metric(name="OrderFlowStarted", unit=MetricUnit.Count, value=1)
     return "started"
@@ -51,4 +51,4 @@ def record_handler(record: SQSRecord) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return consumer.process(event, context, record_handler)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shared.aws.consumer import SqsConsumer, parse_body
 from shared.aws.inventory_store import InventoryStore
 from shared.canonical.envelope import utcnow
 from shared.canonical.parse import envelope_from_eventbridge
@@ -23,7 +23,7 @@ settings = ProjectorSettings.from_env()
 store = InventoryStore(settings.inventory_table)
 projector = InventoryProjector(store)
 availability = ChannelAvailability.from_settings(settings)
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+consumer = SqsConsumer()
 
 _parsed: dict[str, Any] = {}  # message id -> envelope, for the batch being processed
 _results: dict[str, MessageResult] = {}  # message id -> what it did
@@ -31,12 +31,7 @@ _results: dict[str, MessageResult] = {}  # message id -> what it did
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
-    try:
-        envelope = _parsed.pop(record.message_id, None) or envelope_from_eventbridge(record.body)
-    except ValueError as exc:
-        logger.error("unprocessable message", extra={"message_id": record.message_id, "error": str(exc)[:2000]})
-        metrics.add_metric(name="Unprocessable", unit=MetricUnit.Count, value=1)
-        raise
+    envelope = _parsed.pop(record.message_id, None) or parse_body(envelope_from_eventbridge, record)
     logger.set_correlation_id(envelope.correlation_id)
     result = projector.project(envelope)
     _results[record.message_id] = result
@@ -73,13 +68,17 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         except (ValueError, KeyError):
             continue  # reported per record by record_handler
     projector.prefetch(_parsed.values())
-    result = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
-    failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
+    result = consumer.process(event, context, record_handler, complete=_complete)
+    failed = len(result["batchItemFailures"])
+    metrics.add_metric(name="Processed", unit=MetricUnit.Count, value=len(records) - failed)
+    metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=failed)
+    return result
+
+
+def _complete(failed: set[str]) -> set[str]:
+    """Stage 2: availability refreshed per SKU and the batch's events published; the messages that must fail."""
     outcome = complete_batch(projector, availability, _results, failed, bus_name=settings.event_bus_name)
-    failed = outcome.failed
     metrics.add_metric(name="Published", unit=MetricUnit.Count, value=outcome.published)
     if outcome.refresh_failures:
         metrics.add_metric(name="RefreshFailed", unit=MetricUnit.Count, value=outcome.refresh_failures)
-    metrics.add_metric(name="Processed", unit=MetricUnit.Count, value=len(records) - len(failed))
-    metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=len(failed))
-    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in sorted(failed)]}
+    return outcome.failed

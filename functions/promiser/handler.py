@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shared.aws.consumer import SqsConsumer, parse_body
 from shared.aws.inventory_store import InventoryStore
 from shared.aws.orders_store import OrdersStore
 from shared.canonical.envelope import utcnow
@@ -24,19 +24,15 @@ settings = PromiserSettings.from_env()
 service = PromisingService(
     OrdersStore(settings.orders_table), InventoryStore(settings.inventory_table), settings.event_bus_name
 )
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+consumer = SqsConsumer()
 
 _parsed: dict[str, Any] = {}  # message id -> envelope, for the batch being processed
+_summary: dict[str, int] = {}  # what the batch did, for its log line and metrics
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
-    try:
-        envelope = envelope_from_eventbridge(record.body)
-    except ValueError as exc:
-        logger.error("unprocessable message", extra={"message_id": record.message_id, "error": str(exc)[:2000]})
-        metrics.add_metric(name="Unprocessable", unit=MetricUnit.Count, value=1)
-        raise
+    envelope = parse_body(envelope_from_eventbridge, record)
     _parsed[record.message_id] = envelope
     lag_ms = (utcnow() - envelope.received_at).total_seconds() * 1000
     metrics.add_metric(name="EventLag", unit=MetricUnit.Milliseconds, value=max(lag_ms, 0))
@@ -48,23 +44,10 @@ def record_handler(record: SQSRecord) -> str:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _parsed.clear()
-    result = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
-    failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
-    if _parsed:
-        logger.set_correlation_id(next(reversed(_parsed.values())).correlation_id)
-    outcome = service.process(_parsed)
-    failed |= outcome.failed
-    summary = {
-        "messages": len(event.get("Records", [])),
-        "skus": outcome.skus,
-        "lines_changed": outcome.lines_changed,
-        "published": outcome.published,
-        "left_over": outcome.left_over,
-        "lead_times_stored": outcome.lead_times_stored,
-        "retries": outcome.retries,
-        "failed": len(failed),
-    }
-    logger.info("batch re-pegged", extra=summary)
+    _summary.clear()
+    result = consumer.process(event, context, record_handler, complete=_repeg)
+    _summary.update(messages=len(event.get("Records", [])), failed=len(result["batchItemFailures"]))
+    logger.info("batch re-pegged", extra=_summary)
     for name, key in (
         ("SkusRepegged", "skus"),
         ("PromisesChanged", "lines_changed"),
@@ -74,5 +57,21 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         ("RepegRetries", "retries"),
         ("Failed", "failed"),
     ):
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=summary[key])
-    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in sorted(failed)]}
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=_summary.get(key, 0))
+    return result
+
+
+def _repeg(failed: set[str]) -> set[str]:
+    """Each SKU the batch touched re-pegged once; the messages that must fail with a SKU that failed."""
+    if _parsed:
+        logger.set_correlation_id(next(reversed(_parsed.values())).correlation_id)
+    outcome = service.process(_parsed)
+    _summary.update(
+        skus=outcome.skus,
+        lines_changed=outcome.lines_changed,
+        published=outcome.published,
+        left_over=outcome.left_over,
+        lead_times_stored=outcome.lead_times_stored,
+        retries=outcome.retries,
+    )
+    return outcome.failed

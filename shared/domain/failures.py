@@ -45,10 +45,28 @@ class ClassifiedError(Exception):
 
     failure_class: FailureClass = FailureClass.INTERNAL
 
-    def __init__(self, message: str, failure_class: FailureClass | None = None) -> None:
+    retry_after_seconds: float | None = None
+
+    def __init__(
+        self, message: str, failure_class: FailureClass | None = None, *, retry_after_seconds: float | None = None
+    ) -> None:
         super().__init__(message)
         if failure_class is not None:
             self.failure_class = failure_class
+        if retry_after_seconds is not None:
+            self.retry_after_seconds = retry_after_seconds
+
+
+class Duplicate(ClassifiedError):
+    """The message's effect already happened (raise it from the error that says so): acknowledged and counted."""
+
+    failure_class = FailureClass.DUPLICATE
+
+
+class InvalidMessage(ClassifiedError):
+    """A message whose body cannot be read as what its consumer expects (raised from the reading error)."""
+
+    failure_class = FailureClass.VALIDATION
 
 
 # botocore ClientError codes (AWS services) by class.
@@ -98,7 +116,6 @@ _NAMES: dict[str, FailureClass] = {
     # partners and their APIs
     "PartnerUnavailable": FailureClass.PARTNER_UNAVAILABLE,
     "DeliveryDeferred": FailureClass.PARTNER_UNAVAILABLE,
-    "EdiDeliveryDeferred": FailureClass.PARTNER_UNAVAILABLE,
     "BigCommerceUnavailable": FailureClass.PARTNER_UNAVAILABLE,
     "Throttled": FailureClass.RATE_LIMIT,
     # transport (botocore, urllib3, the standard library)
@@ -112,11 +129,19 @@ _NAMES: dict[str, FailureClass] = {
 }
 
 
+# Errors that stand for another (`raise ... from cause`): classified as their cause, else internal. EDI outbound
+# writes files to our own bucket: a file not written is an AWS failure (or a bad document), not a partner's outage.
+_WRAPPERS = frozenset({"EdiDeliveryDeferred"})
+
+
 def classify(exc: BaseException) -> FailureClass:
     """The class of `exc`: its own say (`failure_class`), an AWS error code, else its type's name."""
     own = getattr(exc, "failure_class", None)
     if isinstance(own, FailureClass):
         return own
+    if type(exc).__name__ in _WRAPPERS:
+        cause = exc.__cause__
+        return classify(cause) if cause is not None and cause is not exc else FailureClass.INTERNAL
     code = _aws_error_code(exc)
     if code is not None:
         return _by_aws_code(code, _http_status(exc))

@@ -314,9 +314,14 @@ def test_a_batch_repegs_each_sku_once_at_the_floor_and_a_rerun_changes_nothing(r
     count(rt, client, "SKU-4", 5)
     for n in range(3):
         assert erp_client.post("/v1/orders", order(f"SO-{n}", line(2, 3, sku="SKU-4"), minutes=n)).status == 201
-    # Several messages about the same SKU in one batch, and one that cannot be read: it fails alone.
+    # Several messages about the same SKU in one batch, and one that cannot be read: it goes to the DLQ alone.
     event = sqs_event(supply_changed(5, 1), supply_changed(5, 2), lead_time(rt, 9, 1, sku="SKU-4"), bad=1)
-    assert rt.invoke("promiser", event).result() == {"batchItemFailures": [{"itemIdentifier": "m-3"}]}
+    assert rt.invoke("promiser", event).result() == {"batchItemFailures": []}
+    (dead,) = aws("sqs").receive_message(
+        QueueUrl=rt.queue_directory.get("distrosync-dev-promiser-dlq").url, MessageAttributeNames=["All"]
+    )["Messages"]
+    story = json.loads(dead["MessageAttributes"]["distrosync-dead-letter"]["StringValue"])
+    assert (story["message_id"], story["error_class"]) == ("m-3", "validation")
     rt.drain()
     assert [promises(erp_client, f"SO-{n}")[0][:2] for n in range(3)] == [
         (day(0), False),
