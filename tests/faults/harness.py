@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cli.client import PartnerClient, Reply
-from local.fault_injection import CallSite, Fault, FaultInjector, FaultPlan, active
+from local.fault_injection import CallSite, Fault, FaultInjector, FaultPlan, FaultRule, active
 
 STORY_ATTRIBUTE = "distrosync-dead-letter"
 PERMANENT = {"validation", "missing_reference"}
@@ -144,11 +144,22 @@ def record_partner_faults(partner: str, simulator: Any) -> None:
     injector.count_external(f"partner {partner}", simulator.injected())
 
 
+# Calls a fault-free run never makes: the consumer's own (a retry's visibility, a dead letter, a partner wait's
+# re-send) happen only once something failed. One fault at each such site of each function.
+FAILURE_PATH_RULES = (
+    FaultRule(service="sqs", operation="ChangeMessageVisibilityBatch", kinds=(Fault.SERVER_ERROR,)),
+    FaultRule(service="sqs", operation="SendMessageBatch", kinds=(Fault.TIMEOUT,)),
+    FaultRule(service="sqs", operation="SendMessage", kinds=(Fault.THROTTLE,)),
+)
+
+
 @contextmanager
 def faulted(injector: FaultInjector, sites: list[CallSite], *, seed: int, times: int = 1) -> Iterator[Faults]:
-    """Faults at each of `sites` (`times` each, kinds spread over the sites, seeded) during the block."""
+    """Faults at each of `sites` (`times` each, kinds spread over the sites, seeded), and once at each
+    failure-path call site, during the block."""
     assert sites, "no call sites recorded: is the injector installed before the runtime's functions ran?"
-    faults = Faults(FaultPlan.every_site(sites, seed=seed, times=times))
+    plan = FaultPlan.every_site(sites, seed=seed, times=times)
+    faults = Faults(FaultPlan(plan.seed, plan.rules + FAILURE_PATH_RULES))
     with injector.armed(faults.plan) as injected:
         yield faults
     faults.injected = dict(injected)
