@@ -148,6 +148,8 @@ class FaultInjector:
     function_keys: Mapping[str, str] = field(default_factory=dict)  # physical function name -> key
     calls: Counter[CallSite] = field(default_factory=Counter)
     injected: Counter[tuple[CallSite, Fault]] = field(default_factory=Counter)
+    # faults injected elsewhere and reported here (partner simulators): (where, kind) -> count
+    external: Counter[tuple[str, str]] = field(default_factory=Counter)
     _plan: FaultPlan | None = None
     _sites: dict[CallSite, _SiteState] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -210,25 +212,25 @@ class FaultInjector:
             done.update(self.injected - before)
 
     # ---------------------------------------------------------------------------------------------- report
+    def count_external(self, where: str, counts: Mapping[str, int]) -> None:
+        """Add faults injected outside AWS (a partner simulator's `injected()`) to the report."""
+        with self._lock:
+            for kind, n in counts.items():
+                if n:
+                    self.external[(where, kind)] += n
+
     def sites(self, *, services: Iterable[str] | None = None) -> list[CallSite]:
         """The call sites seen so far (optionally of some services), sorted."""
         wanted = set(services) if services is not None else None
         return sorted(s for s in self.calls if wanted is None or s.service in wanted)
 
-    def summary(self) -> dict[str, Any]:
-        """JSON-ready: total injected, per kind, per call site (with its calls)."""
-        per_kind: Counter[str] = Counter()
-        per_site: dict[str, dict[str, int]] = {}
-        for (site, kind), n in sorted(self.injected.items()):
-            per_kind[kind.value] += n
-            per_site.setdefault(str(site), {})[kind.value] = n
-        return {
-            "injected": sum(per_kind.values()),
-            "by_kind": dict(sorted(per_kind.items())),
-            "by_site": per_site,
-            "calls_seen": sum(self.calls.values()),
-            "sites_seen": len(self.calls),
-        }
+    def counts(self) -> Counter[tuple[str, str]]:
+        """Every injected fault, AWS and external: (where, kind) -> count."""
+        with self._lock:
+            total = Counter(self.external)
+            for (site, kind), n in self.injected.items():
+                total[(str(site), kind.value)] += n
+        return total
 
     # ------------------------------------------------------------------------------------------ the hook
     def _site(self, model: Any) -> CallSite | None:
@@ -264,6 +266,16 @@ class FaultInjector:
             state.injected += 1
             self.injected[(site, kind)] += 1
             return kind, state.injected
+
+
+def summary(counts: Mapping[tuple[str, str], int]) -> dict[str, Any]:
+    """JSON-ready report of (where, kind) -> count: the total, per kind and per call site."""
+    by_kind: Counter[str] = Counter()
+    by_site: dict[str, dict[str, int]] = {}
+    for (where, kind), n in sorted(counts.items()):
+        by_kind[kind] += n
+        by_site.setdefault(where, {})[kind] = n
+    return {"injected": sum(by_kind.values()), "by_kind": dict(sorted(by_kind.items())), "by_site": by_site}
 
 
 _active: FaultInjector | None = None
