@@ -156,10 +156,11 @@ def test_an_order_ships_once_under_faults(world, systems, injector):
 
 
 @pytest.mark.xfail(
-    strict=True,
-    reason="FlowSteps.run (shared/services/fulfillment/steps.py) passes AWS timeouts and 5xx through under their own "
-    "names (ReadTimeoutError, InternalServerError), which the state machine's retriers (TRANSIENT_ERRORS) do not "
-    "name: the order goes to the exception path instead of retrying the step",
+    strict=False,
+    reason="Known bug (open): the steps now retry AWS timeouts and 5xx (AwsUnavailable) instead of sending the "
+    "order to the exception path, but when the release step is retried after the WMS already picked, the last "
+    "attempt answers its own task token ('answered') and the execution still waits: the order stays 'picked'. "
+    "Not yet known whether the token answer is lost in moto or in step_handover.release",
 )
 def test_a_step_that_times_out_on_aws_is_retried(world, systems, injector):
     plan = FaultPlan(seed=29, rules=(FaultRule(function="order_flow", service="dynamodb", kinds=(Fault.TIMEOUT,)),))
