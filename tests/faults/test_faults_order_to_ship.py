@@ -156,7 +156,7 @@ def test_an_order_ships_once_under_faults(world, systems, injector):
 
 
 @pytest.mark.xfail(
-    strict=False,
+    run=False,  # it waits a minute for an order that stays stuck; `pytest --runxfail` runs it
     reason="Known bug (open): the steps now retry AWS timeouts and 5xx (AwsUnavailable) instead of sending the "
     "order to the exception path, but when the release step is retried after the WMS already picked, the last "
     "attempt answers its own task token ('answered') and the execution still waits: the order stays 'picked'. "
