@@ -15,7 +15,7 @@ request handler of the API simulators (`SimulatorHandler`).
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -31,24 +31,33 @@ class Faults:
     fail: deque[int] = field(default_factory=deque)  # statuses to answer with
     rate_limited: deque[float] = field(default_factory=deque)  # Retry-After seconds of the next 429s
     slow: deque[float] = field(default_factory=deque)  # seconds to stall before answering
+    # what was injected so far, by kind ("down", "fail <status>", "rate_limit", "slow"): the fault suite's report
+    injected: Counter[str] = field(default_factory=Counter)
 
     def next_fault(self) -> tuple[str, Any] | None:
         """What to do with the next request: ("down", None), ("fail", status), ("rate_limit", s) or None;
         a pending stall is returned by `stall()` separately (a slow request still gets processed)."""
+        fault: tuple[str, Any] | None = None
         if self.down:
-            return ("down", None)
-        if self.fail:
-            return ("fail", self.fail.popleft())
-        if self.rate_limited:
-            return ("rate_limit", self.rate_limited.popleft())
-        return None
+            fault = ("down", None)
+        elif self.fail:
+            fault = ("fail", self.fail.popleft())
+        elif self.rate_limited:
+            fault = ("rate_limit", self.rate_limited.popleft())
+        if fault is not None:
+            self.injected[fault[0] if fault[0] != "fail" else f"fail {fault[1]}"] += 1
+        return fault
 
     def stall(self) -> float:
-        return self.slow.popleft() if self.slow else 0.0
+        seconds = self.slow.popleft() if self.slow else 0.0
+        if seconds:
+            self.injected["slow"] += 1
+        return seconds
 
 
 class FaultControls:
-    """`fail_next`, `rate_limit_next`, `down` and `outage()` for a simulator holding `faults` and `_lock`."""
+    """`fail_next`, `rate_limit_next`, `slow_next`, `down` and `outage()` for a simulator holding `faults` and
+    `_lock`; `injected()` says what was injected so far."""
 
     faults: Faults
     _lock: AbstractContextManager[Any]
@@ -60,6 +69,17 @@ class FaultControls:
     def rate_limit_next(self, n: int, retry_after: float = 1) -> None:
         with self._lock:
             self.faults.rate_limited.extend([retry_after] * n)
+
+    def slow_next(self, n: int, seconds: float, *, after: int = 0) -> None:
+        """Stall `n` requests for `seconds` each, starting `after` requests from now (the request is still
+        processed after the stall, as a real server does when the client has already given up)."""
+        with self._lock:
+            self.faults.slow.extend([0.0] * after + [seconds] * n)
+
+    def injected(self) -> dict[str, int]:
+        """The faults injected so far, by kind."""
+        with self._lock:
+            return dict(self.faults.injected)
 
     @property
     def down(self) -> bool:

@@ -8,8 +8,8 @@ Served, as BigCommerce answers them:
 `X-Auth-Token` must be the simulator's token (else 401); an unknown store hash or order is 404; other methods
 405. Errors are V2's JSON arrays `[{"status": ..., "message": ...}]`.
 
-Faults: `fail_next(n, status=503)`, `rate_limit_next(n, retry_after=1)` (429 with `Retry-After`), `down = True`
-or `with sim.outage():` (503 from the proxy in front, an HTML page). Introspection: `calls` (method, path,
+Faults: `fail_next(n, status=503)`, `rate_limit_next(n, retry_after=1)` (429 with `Retry-After`), `slow_next(n, s)`,
+`down = True` or `with sim.outage():` (503 from the proxy in front, an HTML page). Introspection: `calls` (method, path,
 status). Orders are added with `add_order(...)`; `product(...)` and `address(...)` build their parts.
 """
 
@@ -19,6 +19,7 @@ import copy
 import json
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -189,6 +190,9 @@ class BigCommerceSimulator(FaultControls, BackgroundServer):
         query = dict(parse_qsl(split.query))
         with self._lock:
             fault = self.faults.next_fault()
+            stall = self.faults.stall() if fault is None else 0.0
+        if stall:
+            time.sleep(stall)
         if fault is not None:
             status, out_headers, out = _fault_response(*fault)
         elif headers.get("x-auth-token") != self.token:

@@ -190,11 +190,7 @@ class ErpNextSimulator(FaultControls, BackgroundServer):
         return copy.deepcopy(doc)
 
     # ---------------------------------------------------------------------------------------------- faults
-    # fail_next, rate_limit_next, down and outage() come with FaultControls
-    def slow_next(self, n: int, seconds: float, *, after: int = 0) -> None:
-        """Stall `n` requests for `seconds` each, starting `after` requests from now."""
-        with self._lock:
-            self.faults.slow.extend([0.0] * after + [seconds] * n)
+    # fail_next, rate_limit_next, slow_next, down and outage() come with FaultControls
 
     # ------------------------------------------------------------------------------------------ introspection
     def doc(self, doctype: str, name: str) -> dict[str, Any] | None:

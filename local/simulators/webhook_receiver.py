@@ -2,7 +2,8 @@
 
 It records every POST, checks `X-Distrosync-Signature` over `X-Distrosync-Timestamp` and the raw body with
 the signing secret it was given (a bad or missing signature gets 401, as a careful receiver answers), and
-can inject failures: `fail_next(n, status=503)`, `rate_limit_next(n)` (429), `down = True` or
+can inject failures: `fail_next(n, status=503)`, `rate_limit_next(n, retry_after=1)` (429 with `Retry-After`),
+`slow_next(n, seconds)` (the delivery is recorded after the stall, even when the sender gave up), `down = True` or
 `with receiver.outage():` (503). `events(type)` lists the envelopes it accepted, in arrival order;
 `deliveries` holds everything, accepted or not.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,18 +58,28 @@ class WebhookReceiver(FaultControls, BackgroundServer):
         return [e for e in accepted if not types or e.get("type") in types]
 
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        return self.answer(path, headers, body)[0]
+
+    def answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str]]:
+        """One delivery -> (status, response headers): a 429 says when to come back (`Retry-After`)."""
         with self._lock:
             fault = self.faults.next_fault()
+            stall = self.faults.stall() if fault is None else 0.0
+        if stall:
+            time.sleep(stall)
         verified = self._verified(headers, body)
+        out: dict[str, str] = {}
         if fault is not None:
             status = 503 if fault[0] == "down" else 429 if fault[0] == "rate_limit" else int(fault[1])
+            if fault[0] == "rate_limit":
+                out["Retry-After"] = str(int(fault[1])) if float(fault[1]).is_integer() else str(fault[1])
         elif path.split("?", 1)[0] != self.path:
             status = 404
         else:
             status = 204 if verified else 401
         with self._lock:
             self.deliveries.append(WebhookDelivery(path, headers, body, status, verified))
-        return status
+        return status, out
 
     def _verified(self, headers: dict[str, str], body: bytes) -> bool:
         timestamp = headers.get(TIMESTAMP_HEADER.lower(), "")
@@ -83,10 +95,15 @@ class _Handler(QuietHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        status = self.simulator.handle(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+        status, headers = self.simulator.answer(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the sender gave up (a timeout): the delivery stands, as on a real server
 
 
 WebhookReceiver.handler_class = _Handler

@@ -60,7 +60,8 @@ ORDER_POLICIES: tuple[str, ...] = OrderPolicy.__args__  # type: ignore[attr-defi
 PARTNER_UNAVAILABLE = "PartnerUnavailable"  # a system did not answer in time (5xx, 429, timeout)
 CONTENDED = "Contended"  # DynamoDB kept cancelling the transaction for concurrent writers
 THROTTLED = "Throttled"  # an AWS API throttled us
-TRANSIENT_ERRORS: tuple[str, ...] = (PARTNER_UNAVAILABLE, CONTENDED, THROTTLED)
+AWS_UNAVAILABLE = "AwsUnavailable"  # an AWS API answered 5xx or did not answer in time
+TRANSIENT_ERRORS: tuple[str, ...] = (PARTNER_UNAVAILABLE, CONTENDED, THROTTLED, AWS_UNAVAILABLE)
 ORDER_CANCELLED = "OrderCancelled"  # the order was cancelled: the compensation path
 ORDER_INVALID = "OrderInvalid"  # the order cannot be fulfilled as written (validate)
 DELIVERY_REJECTED = "DeliveryRejected"  # a system refused a document for good (4xx)
@@ -84,6 +85,10 @@ class Contended(FlowError):
 
 
 class Throttled(FlowError):
+    pass
+
+
+class AwsUnavailable(FlowError):
     pass
 
 

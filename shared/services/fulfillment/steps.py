@@ -19,9 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.domain.order_flow import STEPS, Contended, OrderInvalid, Throttled, Timers
+from shared.domain.failures import FailureClass, classify
+from shared.domain.order_flow import STEPS, AwsUnavailable, Contended, OrderInvalid, Throttled, Timers
 from shared.domain.reservations import Contended as ReservationsContended
 from shared.domain.reservations import ReservationInProgress
 from shared.observability import logger
@@ -105,11 +106,24 @@ class FlowSteps:
                 raise Throttled(f"{code}: {exc}") from exc
             if code in CONTENTION_CODES:
                 raise Contended(f"{code}: {exc}") from exc
+            if _aws_unavailable(exc):
+                raise AwsUnavailable(f"{code}: {exc}") from exc
             raise
         except (ReservationsContended, ReservationInProgress) as exc:
             raise Contended(str(exc)) from exc
+        except BotoCoreError as exc:  # a read or connect timeout, a dropped connection: no answer from AWS
+            if classify(exc) in (FailureClass.TIMEOUT, FailureClass.PARTNER_UNAVAILABLE):
+                raise AwsUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            raise
         logger.info("step done", extra={"order_id": request.order_id, "step": request.step, **_summary(result)})
         return result
+
+
+def _aws_unavailable(exc: ClientError) -> bool:
+    """A 5xx or a timeout from an AWS API: the state machine retries the step (one GetItem timing out must not
+    send the order to the exception path)."""
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    return int(status) >= 500 or classify(exc) is FailureClass.TIMEOUT
 
 
 def build_steps(settings: OrderFlowSettings) -> FlowSteps:
