@@ -23,6 +23,7 @@ from constructs import Construct
 
 from infra import nag
 from infra.api import PartnerApi
+from infra.buckets import private_bucket
 from infra.flow import EventFlow
 from infra.functions import ApiHandlers, ServiceFunction
 from infra.platform import Platform
@@ -64,36 +65,14 @@ class Edi(Construct):
         self._platform = platform
 
         # --------------------------------------------------------------------------------------- storage
-        self.access_logs = s3.Bucket(
+        self.bucket, self.access_logs = private_bucket(
             self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,  # server access logs cannot be delivered to SSE-KMS buckets
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(id="ExpireAccessLogs", expiration=FILE_RETENTION)],
-            removal_policy=config.removal_policy,
-        )
-        nag.acknowledge(
-            self.access_logs,
-            "AwsSolutions-S1",
-            "This bucket receives the EDI bucket's server access logs; logging it into itself would log each log "
-            "delivery, and a further bucket would only move the question. Writes come from the S3 log service only.",
-        )
-        self.bucket = s3.Bucket(
-            self,
-            "Bucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            bucket_key_enabled=True,  # one data key per bucket and period, not one KMS call per object
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            config=config,
+            key=key,
+            what="EDI bucket",
+            log_prefix="edi-bucket/",
+            log_retention=FILE_RETENTION,
             versioned=True,
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="edi-bucket/",
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="NoncurrentVersions",
@@ -104,7 +83,6 @@ class Edi(Construct):
                 s3.LifecycleRule(id="InboundFiles", prefix=INBOUND_PREFIX, expiration=FILE_RETENTION),
                 s3.LifecycleRule(id="OutboundFiles", prefix=OUTBOUND_PREFIX, expiration=FILE_RETENTION),
             ],
-            removal_policy=config.removal_policy,
         )
         # Object Created events to EventBridge. The L1 property, not the L2's `event_bridge_enabled`, which adds a
         # custom resource (a Lambda function) to set the bucket's notification configuration.

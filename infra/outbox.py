@@ -24,6 +24,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import nag
+from infra.buckets import private_bucket
 from infra.config import EnvConfig
 from infra.functions import ServiceFunction
 from infra.platform import Platform
@@ -48,35 +49,13 @@ class ClaimCheck(Construct):
     def __init__(self, scope: Construct, id: str, *, config: EnvConfig, key: kms.IKey) -> None:
         super().__init__(scope, id)
         self.key = key
-        self.access_logs = s3.Bucket(
+        self.bucket, self.access_logs = private_bucket(
             self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,  # server access logs cannot be delivered to SSE-KMS buckets
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(id="ExpireAccessLogs", expiration=ACCESS_LOG_RETENTION)],
-            removal_policy=config.removal_policy,
-        )
-        nag.acknowledge(
-            self.access_logs,
-            "AwsSolutions-S1",
-            "This bucket receives the claim-check bucket's server access logs; logging it into itself would log each "
-            "log delivery. Writes come from the S3 log service only.",
-        )
-        self.bucket = s3.Bucket(
-            self,
-            "Bucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="claim-check/",
+            config=config,
+            key=key,
+            what="claim-check bucket",
+            log_prefix="claim-check/",
+            log_retention=ACCESS_LOG_RETENTION,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="ExpireClaims",
@@ -84,7 +63,6 @@ class ClaimCheck(Construct):
                     abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
                 )
             ],
-            removal_policy=config.removal_policy,
         )
 
     @property
