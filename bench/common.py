@@ -43,6 +43,7 @@ SETTINGS = {
     "EDI_TABLE_NAME": "distrosync-bench-edi",
     "EDI_BUCKET_NAME": "distrosync-bench-edi-files",
     "CLAIM_CHECK_BUCKET": "distrosync-bench-claim-check",
+    "JOURNAL_TABLE_NAME": "distrosync-bench-journal",
     "DATA_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000",
     "SYSTEM_SECRETS_PREFIX": "distrosync-bench/systems/",
     "EVENT_BUS_NAME": "distrosync-bench-bus",
