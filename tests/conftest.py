@@ -20,8 +20,9 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 import pytest
 
 # Fixtures for the simulated systems distrosync calls (ERPNext, webhook receivers): tests/flows/systems_fixtures.py;
-# for the order-to-ship flow (systems, stock, orders, waits): tests/flows/order_flow_fixtures.py.
-pytest_plugins = ["tests.flows.systems_fixtures", "tests.flows.order_flow_fixtures"]
+# for the order-to-ship flow (systems, stock, orders, waits): tests/flows/order_flow_fixtures.py; the fault
+# injector and its end-of-session report: tests/faults/report.py.
+pytest_plugins = ["tests.flows.systems_fixtures", "tests.flows.order_flow_fixtures", "tests.faults.report"]
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,7 @@ def start_world(request: Any, template: Path, items: tuple[str, ...] = ITEMS[:5]
     from tests.flows.order_flow_fixtures import FLOW_TIMERS
 
     injector = active()
-    assert injector is not None, "tests/faults/conftest.py installs the injector"
+    assert injector is not None, "tests/faults/report.py installs the injector"
     flows = request.node.get_closest_marker("order_flow") is not None
     rt = LocalRuntime.start(template, source_root=REPO_ROOT, mode="inprocess", execute_state_machines=flows)
     try:

@@ -1,5 +1,9 @@
 """The fault-injection suite (docs/reliability.md, "Fault injection"): one process-wide injector, a report.
 
+A plugin of the whole test session (`pytest_plugins` in tests/conftest.py), not a conftest of tests/faults: with
+xdist the controller collects nothing, so only a plugin it loads itself can add up the workers' counts and print
+them at the end of `make test`.
+
 Every scenario module runs its flow fault-free first (learning the end state and the AWS call sites the flow's
 functions use), then again with faults at every one of those sites and at the partners' simulators, and asserts
 the same end state, each business effect once, and every permanent failure dead-lettered with its story.
