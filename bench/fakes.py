@@ -167,11 +167,23 @@ def _project(item: Item, request: dict[str, Any]) -> Item:
     return {name: item[name] for name in wanted if name in item}
 
 
+class RefusingSqs:
+    """`sqs` client of a benchmark: a consumer only calls SQS for a record that failed (a dead letter, a retry's
+    backoff), which a throughput figure must never include, so any call fails with what the consumer sent."""
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        stories = [e.get("MessageAttributes", {}).get("distrosync-dead-letter", {}).get("StringValue") for e in Entries]
+        raise RuntimeError(f"bench: a record failed and was sent to {QueueUrl}: {stories}")
+
+    def change_message_visibility_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        raise RuntimeError(f"bench: {len(Entries)} record(s) failed and were scheduled for a retry on {QueueUrl}")
+
+
 def install_clients(dynamodb: FakeDynamoDB, events: FakeEvents) -> None:
     """Every `shared.aws.clients.client(...)` call in this process returns the fakes (others: an error)."""
     import shared.aws.clients as clients
 
-    fakes: dict[str, Any] = {"dynamodb": dynamodb, "events": events}
+    fakes: dict[str, Any] = {"dynamodb": dynamodb, "events": events, "sqs": RefusingSqs()}
 
     def fake_client(service: str, region: str | None, endpoint_url: str | None) -> Any:
         try:
