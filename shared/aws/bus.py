@@ -23,6 +23,7 @@ from typing import Any
 from shared.aws.clients import client
 from shared.canonical.envelope import Envelope
 from shared.domain.backoff import full_jitter
+from shared.domain.batching import chunks_within
 
 MAX_ENTRIES_PER_CALL = 10
 MAX_REQUEST_BYTES = 256 * 1024
@@ -122,21 +123,11 @@ def entry_size(entry: dict[str, Any]) -> int:
 
 def batches(entries: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """Split entries into PutEvents calls that respect both the count and the size limit."""
-    out: list[list[dict[str, Any]]] = []
-    current: list[dict[str, Any]] = []
-    size = 0
     for entry in entries:
         n = entry_size(entry)
         if n > MAX_REQUEST_BYTES:
             raise ValueError(f"event of {n} bytes exceeds the EventBridge limit of {MAX_REQUEST_BYTES}")
-        if current and (len(current) == MAX_ENTRIES_PER_CALL or size + n > MAX_REQUEST_BYTES):
-            out.append(current)
-            current, size = [], 0
-        current.append(entry)
-        size += n
-    if current:
-        out.append(current)
-    return out
+    return chunks_within(entries, entry_size, max_count=MAX_ENTRIES_PER_CALL, max_bytes=MAX_REQUEST_BYTES)
 
 
 def publish(

@@ -33,6 +33,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.aws.clients import client
 from shared.canonical.business_keys import primary_business_key
+from shared.domain.batching import chunks_within
 from shared.domain.failures import ClassifiedError, FailureClass, InvalidMessage, classify, describe
 from shared.observability import MetricUnit, logger, metrics
 
@@ -493,20 +494,12 @@ def _send_batches(by_queue: dict[str, list[tuple[_Failure, dict[str, Any]]]]) ->
 
 
 def _size_chunks(items: list[tuple[_Failure, dict[str, Any]]]) -> list[list[tuple[_Failure, dict[str, Any]]]]:
-    chunks: list[list[tuple[_Failure, dict[str, Any]]]] = []
-    current: list[tuple[_Failure, dict[str, Any]]] = []
-    size = 0
-    for item in items:
-        entry = item[1]
-        entry_size = _message_bytes(entry["MessageBody"], entry.get("MessageAttributes", {}))
-        if current and (len(current) == MAX_BATCH_ENTRIES or size + entry_size > MAX_MESSAGE_BYTES):
-            chunks.append(current)
-            current, size = [], 0
-        current.append(item)
-        size += entry_size
-    if current:
-        chunks.append(current)
-    return chunks
+    return chunks_within(
+        items,
+        lambda item: _message_bytes(item[1]["MessageBody"], item[1].get("MessageAttributes", {})),
+        max_count=MAX_BATCH_ENTRIES,
+        max_bytes=MAX_MESSAGE_BYTES,
+    )
 
 
 def _chunks(items: list[T], size: int) -> list[list[T]]:

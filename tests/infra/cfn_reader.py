@@ -14,6 +14,21 @@ def resources(template: dict[str, Any], type_: str) -> Iterator[tuple[str, Resou
             yield logical_id, resource
 
 
+def one(template: dict[str, Any], type_: str, prefix: str) -> tuple[str, Resource]:
+    """The only resource of `type_` whose logical id starts with `prefix`."""
+    found = [(lid, r) for lid, r in resources(template, type_) if lid.startswith(prefix)]
+    assert len(found) == 1, f"{type_} {prefix}*: {[lid for lid, _ in found]}"
+    return found[0]
+
+
+def functions_by_source(template: dict[str, Any]) -> dict[str, tuple[str, Resource]]:
+    """Lambda functions by their `functions/<name>` folder (`distrosync:source` metadata): name -> (id, resource)."""
+    return {
+        r["Metadata"]["distrosync:source"].removeprefix("functions/"): (lid, r)
+        for lid, r in resources(template, "AWS::Lambda::Function")
+    }
+
+
 def props(resource: Resource) -> dict[str, Any]:
     return resource.get("Properties", {})
 

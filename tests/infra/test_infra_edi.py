@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from cfn_reader import dlq_alarms, props, ref_id, resources
+from cfn_reader import dlq_alarms, functions_by_source, one, props, ref_id, resources
 
 from infra.config import load_config
 
@@ -17,17 +17,6 @@ OUTBOUND_OBJECTS = "<EdiBucket.Arn>/outbound/*"
 
 
 # ----------------------------------------------------------------------------------------------------- helpers
-def _one(template: dict[str, Any], type_: str, prefix: str) -> tuple[str, dict[str, Any]]:
-    found = [(lid, r) for lid, r in resources(template, type_) if lid.startswith(prefix)]
-    assert len(found) == 1, f"{type_} {prefix}*: {[lid for lid, _ in found]}"
-    return found[0]
-
-
-def _functions(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
-    return {
-        r["Metadata"]["distrosync:source"].removeprefix("functions/"): (lid, r)
-        for lid, r in resources(template, "AWS::Lambda::Function")
-    }
 
 
 def _name(value: Any) -> str:
@@ -57,7 +46,7 @@ def _grants(template: dict[str, Any], role_id: str) -> set[tuple[str, str]]:
 
 
 def _function_grants(template: dict[str, Any], name: str) -> set[tuple[str, str]]:
-    _, function = _functions(template)[name]
+    _, function = functions_by_source(template)[name]
     return _grants(template, ref_id(props(function)["Role"]))
 
 
@@ -67,12 +56,12 @@ def _s3(grants: set[tuple[str, str]]) -> set[tuple[str, str]]:
 
 
 def _environment(template: dict[str, Any], name: str) -> dict[str, Any]:
-    return props(_functions(template)[name][1])["Environment"]["Variables"]
+    return props(functions_by_source(template)[name][1])["Environment"]["Variables"]
 
 
 def _consumer(template: dict[str, Any], function: str) -> tuple[str, dict[str, Any]]:
     """The queue consumed by `function` and its event-source mapping."""
-    lid = _functions(template)[function][0]
+    lid = functions_by_source(template)[function][0]
     for _, mapping in resources(template, "AWS::Lambda::EventSourceMapping"):
         if ref_id(props(mapping)["FunctionName"]) == lid:
             return ref_id(props(mapping)["EventSourceArn"]), mapping
@@ -91,7 +80,7 @@ def _rule_to(template: dict[str, Any], queue_id: str) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------------------------ bucket
 def test_edi_bucket_is_kms_encrypted_versioned_private_tls_only_and_logged(template_dict):
-    _, bucket = _one(template_dict, "AWS::S3::Bucket", "EdiBucket")
+    _, bucket = one(template_dict, "AWS::S3::Bucket", "EdiBucket")
     p = props(bucket)
     (rule,) = p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
@@ -100,7 +89,7 @@ def test_edi_bucket_is_kms_encrypted_versioned_private_tls_only_and_logged(templ
     assert p["VersioningConfiguration"] == {"Status": "Enabled"}
     assert set(p["PublicAccessBlockConfiguration"].values()) == {True} and len(p["PublicAccessBlockConfiguration"]) == 4
 
-    _, policy = _one(template_dict, "AWS::S3::BucketPolicy", "EdiBucketPolicy")
+    _, policy = one(template_dict, "AWS::S3::BucketPolicy", "EdiBucketPolicy")
     denials = [s for s in props(policy)["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
     assert {"Bool": {"aws:SecureTransport": "false"}} in [s["Condition"] for s in denials]
 
@@ -116,7 +105,7 @@ def test_edi_bucket_is_kms_encrypted_versioned_private_tls_only_and_logged(templ
 
 
 def test_edi_bucket_lifecycle(dev_template_dict):
-    _, bucket = _one(dev_template_dict, "AWS::S3::Bucket", "EdiBucket")
+    _, bucket = one(dev_template_dict, "AWS::S3::Bucket", "EdiBucket")
     rules = {r["Id"]: r for r in props(bucket)["LifecycleConfiguration"]["Rules"]}
     assert all(r["Status"] == "Enabled" for r in rules.values())
     assert rules["NoncurrentVersions"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
@@ -128,7 +117,7 @@ def test_edi_bucket_lifecycle(dev_template_dict):
 
 
 def test_edi_bucket_notifies_eventbridge_without_a_custom_resource(template_dict):
-    _, bucket = _one(template_dict, "AWS::S3::Bucket", "EdiBucket")
+    _, bucket = one(template_dict, "AWS::S3::Bucket", "EdiBucket")
     assert props(bucket)["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
     custom = [r["Type"] for r in template_dict["Resources"].values() if r["Type"].startswith("Custom::")]
     assert custom == []  # no S3 notifications handler, no auto-delete-objects handler
@@ -152,7 +141,7 @@ def test_buckets_are_removed_like_tables(request, env, policy):
 def test_edi_table_layout(dev_template_dict):
     from shared.aws.edi_store import ACK_DUE_INDEX
 
-    _, table = _one(dev_template_dict, "AWS::DynamoDB::Table", "EdiTable")
+    _, table = one(dev_template_dict, "AWS::DynamoDB::Table", "EdiTable")
     p = props(table)
     assert p["TableName"] == "distrosync-dev-edi"
     assert p["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
@@ -174,13 +163,13 @@ def test_inbound_rule_takes_object_created_under_inbound_from_the_default_bus(te
     pattern = rule["EventPattern"]
     assert pattern["source"] == ["aws.s3"] and pattern["detail-type"] == ["Object Created"]
     assert [ref_id(name) for name in pattern["detail"]["bucket"]["name"]] == [
-        _one(template_dict, "AWS::S3::Bucket", "EdiBucket")[0]
+        one(template_dict, "AWS::S3::Bucket", "EdiBucket")[0]
     ]
     assert pattern["detail"]["object"]["key"] == [{"prefix": "inbound/"}]
 
     p = props(mapping)
     assert p["BatchSize"] == 1 and p["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    function = props(_functions(template_dict)["edi_inbound"][1])
+    function = props(functions_by_source(template_dict)["edi_inbound"][1])
     assert function["Timeout"] == 120
     queue = props(template_dict["Resources"][queue_id])
     assert queue["VisibilityTimeout"] == 6 * 120
@@ -221,7 +210,7 @@ def test_s3_permissions_are_scoped_to_their_prefixes(dev_template_dict):
     assert _s3(_function_grants(dev_template_dict, "edi_ack_overdue")) == set()
     for name in ("ingress", "edi_inbound", "edi_outbound"):
         assert ("kms:GenerateDataKey", "<DataKey.Arn>") in _function_grants(dev_template_dict, name), name
-    others = set(_functions(dev_template_dict)) - {"ingress", "edi_inbound", "edi_outbound", "edi_ack_overdue"}
+    others = set(functions_by_source(dev_template_dict)) - {"ingress", "edi_inbound", "edi_outbound", "edi_ack_overdue"}
     for name in others:
         assert _s3(_function_grants(dev_template_dict, name)) == set(), name
 
@@ -230,7 +219,7 @@ def test_inbound_route_goes_to_the_ingress(dev_template_dict):
     from cfn_reader import api_paths
 
     paths = api_paths(dev_template_dict)
-    ingress_id = _functions(dev_template_dict)["ingress"][0]
+    ingress_id = functions_by_source(dev_template_dict)["ingress"][0]
     methods = [
         props(m)
         for _, m in resources(dev_template_dict, "AWS::ApiGateway::Method")
@@ -262,7 +251,7 @@ def test_outbound_flow_takes_purchase_orders_and_releases_from_the_canonical_bus
 
 
 def test_ack_overdue_sweeps_every_15_minutes_and_only_queries_and_updates(dev_template_dict):
-    lid, function = _functions(dev_template_dict)["edi_ack_overdue"]
+    lid, function = functions_by_source(dev_template_dict)["edi_ack_overdue"]
     env = props(function)["Environment"]["Variables"]
     assert {"EDI_TABLE_NAME", "EVENT_BUS_NAME"} <= set(env)
     (rule,) = [
@@ -283,7 +272,7 @@ def test_every_edi_function_has_an_errors_alarm(dev_template_dict):
         if props(alarm).get("MetricName") == "Errors"
         for d in props(alarm)["Dimensions"]
     }
-    functions = _functions(dev_template_dict)
+    functions = functions_by_source(dev_template_dict)
     assert {functions[name][0] for name in ("edi_inbound", "edi_outbound", "edi_ack_overdue")} <= alarmed
 
 
@@ -330,7 +319,7 @@ def sftp_template(tmp_path_factory) -> dict[str, Any]:
 def test_sftp_server_and_user_role(sftp_template):
     from infra.edi import SFTP_SECURITY_POLICY
 
-    server_id, server = _one(sftp_template, "AWS::Transfer::Server", "EdiSftpServer")
+    server_id, server = one(sftp_template, "AWS::Transfer::Server", "EdiSftpServer")
     p = props(server)
     assert p["Protocols"] == ["SFTP"] and p["IdentityProviderType"] == "SERVICE_MANAGED" and p["Domain"] == "S3"
     assert p["SecurityPolicyName"] == SFTP_SECURITY_POLICY

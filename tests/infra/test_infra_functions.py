@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cfn_reader import props, ref_id, resources
+from cfn_reader import functions_by_source, props, ref_id, resources
 
 from infra.wheelhouse import REPO_ROOT
 
@@ -16,13 +16,6 @@ INGRESS_ENV = {
     "SIGNATURE_MAX_SKEW_SECONDS",
     "MAX_BODY_BYTES",
 }
-
-
-def _functions(template):
-    return {
-        resource["Metadata"]["distrosync:source"].removeprefix("functions/"): (lid, resource)
-        for lid, resource in resources(template, "AWS::Lambda::Function")
-    }
 
 
 def test_every_function_declares_its_source_folder(template_dict):
@@ -61,7 +54,7 @@ def test_every_function_has_an_errors_alarm(template_dict):
 
 
 def test_ingress_and_projector_environment(dev_template_dict):
-    functions = _functions(dev_template_dict)
+    functions = functions_by_source(dev_template_dict)
     ingress_env = props(functions["ingress"][1])["Environment"]["Variables"]
     assert set(ingress_env) >= INGRESS_ENV
     assert ingress_env["PARTNER_SECRETS_PREFIX"] == "distrosync-dev/partners/"
@@ -91,7 +84,7 @@ def test_only_xray_uses_a_wildcard_resource(template_dict):
 
 
 def test_ingress_permissions(dev_template_dict):
-    lid = _functions(dev_template_dict)["ingress"][0]
+    lid = functions_by_source(dev_template_dict)["ingress"][0]
     statements = list(_statements(dev_template_dict, lid))
     secrets = [s for s in statements if "secretsmanager:GetSecretValue" in _actions(s)]
     assert [s["Resource"] for s in secrets] == [
@@ -123,13 +116,13 @@ def _table(resource):
 
 
 def test_projector_writes_only_the_inventory_table(dev_template_dict):
-    lid = _functions(dev_template_dict)["projector"][0]
+    lid = functions_by_source(dev_template_dict)["projector"][0]
     writes = [s for s in _statements(dev_template_dict, lid) if "dynamodb:PutItem" in _actions(s)]
     assert writes and all(ref_id(s["Resource"]).startswith("InventoryTable") for s in writes)
 
 
 def test_reservation_expiry_runs_every_minute_and_writes_only_reservations_and_positions(dev_template_dict):
-    lid, function = _functions(dev_template_dict)["reservation_expiry"]
+    lid, function = functions_by_source(dev_template_dict)["reservation_expiry"]
     env = props(function)["Environment"]["Variables"]
     assert {"RESERVATIONS_TABLE_NAME", "INVENTORY_TABLE_NAME", "EVENT_BUS_NAME"} <= set(env)
     statements = list(_statements(dev_template_dict, lid))

@@ -5,22 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cfn_reader import dlq_alarms, props, ref_id, resources
+from cfn_reader import dlq_alarms, functions_by_source, one, props, ref_id, resources
 
 OUTBOX_TABLES = ("PurchasingTable", "SuppliersTable", "PromisingTable")
-
-
-def _one(template: dict[str, Any], type_: str, prefix: str) -> tuple[str, dict[str, Any]]:
-    found = [(lid, r) for lid, r in resources(template, type_) if lid.startswith(prefix)]
-    assert len(found) == 1, f"{type_} {prefix}*: {[lid for lid, _ in found]}"
-    return found[0]
-
-
-def _functions(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
-    return {
-        r["Metadata"]["distrosync:source"].removeprefix("functions/"): (lid, r)
-        for lid, r in resources(template, "AWS::Lambda::Function")
-    }
 
 
 def _name(value: Any) -> str:
@@ -36,7 +23,7 @@ def _name(value: Any) -> str:
 
 
 def _grants(template: dict[str, Any], function: str) -> set[tuple[str, str]]:
-    _, fn = _functions(template)[function]
+    _, fn = functions_by_source(template)[function]
     role = ref_id(props(fn)["Role"])
     pairs = set()
     for _, policy in resources(template, "AWS::IAM::Policy"):
@@ -51,7 +38,7 @@ def _grants(template: dict[str, Any], function: str) -> set[tuple[str, str]]:
 
 def _mappings(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The publisher's event-source mappings by the table whose stream feeds them."""
-    lid = _functions(template)["outbox_publisher"][0]
+    lid = functions_by_source(template)["outbox_publisher"][0]
     return {
         ref_id(props(m)["EventSourceArn"]).rstrip("0123456789ABCDEF"): props(m)
         for _, m in resources(template, "AWS::Lambda::EventSourceMapping")
@@ -61,7 +48,7 @@ def _mappings(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_tables_whose_writers_keep_an_outbox_stream_their_new_images(template_dict):
     for prefix in OUTBOX_TABLES:
-        _, table = _one(template_dict, "AWS::DynamoDB::Table", prefix)
+        _, table = one(template_dict, "AWS::DynamoDB::Table", prefix)
         assert props(table)["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}, prefix
 
 
@@ -81,12 +68,12 @@ def test_one_mapping_per_table_only_images_with_an_outbox_retried_with_bisection
 
 
 def test_the_on_failure_queue_is_encrypted_tls_only_retained_and_alarmed(template_dict):
-    lid, queue = _one(template_dict, "AWS::SQS::Queue", "OutboxFailures")
+    lid, queue = one(template_dict, "AWS::SQS::Queue", "OutboxFailures")
     p = props(queue)
     assert ref_id(p["KmsMasterKeyId"]).startswith("DataKey")
     assert p["MessageRetentionPeriod"] == 14 * 24 * 3600
     assert p["QueueName"].endswith("-outbox-publisher-dlq")  # `distrosync dlq list` finds it
-    _, policy = _one(template_dict, "AWS::SQS::QueuePolicy", "OutboxFailuresPolicy")
+    _, policy = one(template_dict, "AWS::SQS::QueuePolicy", "OutboxFailuresPolicy")
     denials = [s for s in props(policy)["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
     assert {"Bool": {"aws:SecureTransport": "false"}} in [s["Condition"] for s in denials]
     (alarm,) = dlq_alarms(template_dict, lid)
@@ -105,12 +92,12 @@ def test_the_publisher_may_read_the_streams_put_events_and_update_those_tables_o
     assert ("events:PutEvents", "<EventsBus.Arn>") in grants
     sqs = {a for a, t in grants if a.startswith("sqs:") and t.startswith("<OutboxFailures")}
     assert "sqs:SendMessage" in sqs
-    env = props(_functions(dev_template_dict)["outbox_publisher"][1])["Environment"]["Variables"]
+    env = props(functions_by_source(dev_template_dict)["outbox_publisher"][1])["Environment"]["Variables"]
     assert {"EVENT_BUS_NAME", "CLAIM_CHECK_BUCKET"} <= set(env)
 
 
 def test_claim_check_bucket_is_kms_encrypted_private_tls_only_logged_and_expires_claims(template_dict):
-    _, bucket = _one(template_dict, "AWS::S3::Bucket", "ClaimCheckBucket")
+    _, bucket = one(template_dict, "AWS::S3::Bucket", "ClaimCheckBucket")
     p = props(bucket)
     (rule,) = p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
@@ -119,14 +106,14 @@ def test_claim_check_bucket_is_kms_encrypted_private_tls_only_logged_and_expires
     expiring = [r for r in p["LifecycleConfiguration"]["Rules"] if r.get("ExpirationInDays")]
     assert [r["ExpirationInDays"] for r in expiring] == [30]
     assert ref_id(p["LoggingConfiguration"]["DestinationBucketName"]).startswith("ClaimCheckAccessLogs")
-    _, policy = _one(template_dict, "AWS::S3::BucketPolicy", "ClaimCheckBucketPolicy")
+    _, policy = one(template_dict, "AWS::S3::BucketPolicy", "ClaimCheckBucketPolicy")
     denials = [s for s in props(policy)["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
     assert {"Bool": {"aws:SecureTransport": "false"}} in [s["Condition"] for s in denials]
 
 
 def test_every_function_knows_the_bucket_publishers_may_write_claims_and_every_function_read_them(dev_template_dict):
     claims = "<ClaimCheckBucket.Arn>/claims/*"
-    for name, (_, fn) in _functions(dev_template_dict).items():
+    for name, (_, fn) in functions_by_source(dev_template_dict).items():
         env = props(fn)["Environment"]["Variables"]
         assert ref_id(env["CLAIM_CHECK_BUCKET"]).startswith("ClaimCheckBucket"), name
         s3 = {(a, t) for a, t in _grants(dev_template_dict, name) if a.startswith("s3:") and "ClaimCheck" in t}
