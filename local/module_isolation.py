@@ -47,6 +47,12 @@ class ModuleSpace:
             {f"{form}/" for p in [*exclude, *installed] for form in (str(Path(p).absolute()), str(Path(p).resolve()))}
         )
         self._verdicts: dict[str, tuple[ModuleType, bool]] = {}
+        # The packages under the roots, known before the first swap, so that imports already under way count.
+        for root in roots:
+            for entry in Path(root).iterdir():
+                if not entry.name.startswith((".", "_")) and (entry.is_dir() or entry.suffix == ".py"):
+                    GATE.project_packages.add(entry.stem)
+        GATE.install()
 
     def is_project_module(self, name: str, module: ModuleType) -> bool:
         cached = self._verdicts.get(name)
@@ -91,12 +97,14 @@ class ModuleSpace:
 
 
 class ImportGate:
-    """Imports of project packages by other threads wait while one thread shows a function's modules.
+    """A function's modules are shown only while no other thread imports a project module, and the other way round.
 
-    Installed over `builtins.__import__` and `importlib.import_module` once per process. Only imports whose
-    top-level package is the project's wait (third-party imports nested in another import must not, or a thread
-    holding that module's import lock could wait on a function that needs the same module), and never longer
-    than `max_wait` seconds: past that the import goes ahead as it would have without the gate.
+    Installed over `builtins.__import__` and `importlib.import_module` once per process. An import of a project
+    package by another thread waits while a function's modules are shown (it would find them hidden and import a
+    second copy); a swap waits while another thread is in the middle of importing a project module (hiding it
+    mid-import breaks that import: `sys.modules.get(cls.__module__)` is None in its dataclasses). Third-party
+    imports never wait (a thread holding such a module's import lock could wait on a function that needs the same
+    module), and no wait lasts longer than `max_wait` seconds: past that things go ahead as without the gate.
     """
 
     def __init__(self, max_wait: float = 30.0) -> None:
@@ -104,16 +112,23 @@ class ImportGate:
         self.max_wait = max_wait
         self._owner: int | None = None
         self._depth = 0
+        self._importing: dict[int, int] = {}  # thread -> depth of project imports in progress
         self._changed = threading.Condition(threading.Lock())
         self._installed = False
 
     @contextmanager
     def swapped(self) -> Iterator[None]:
-        self._install()
+        self.install()
         me = threading.get_ident()
         with self._changed:
             while self._owner not in (None, me):
                 self._changed.wait()
+            if self._owner is None:
+                self._changed.wait_for(
+                    lambda: self._owner is None and not any(t != me for t in self._importing), timeout=self.max_wait
+                )
+                while self._owner not in (None, me):  # another swap won the lock meanwhile
+                    self._changed.wait()
             self._owner, self._depth = me, self._depth + 1
         try:
             yield
@@ -124,30 +139,51 @@ class ImportGate:
                     self._owner = None
                     self._changed.notify_all()
 
-    def wait_for(self, name: str, globals_: dict | None = None, level: int = 0) -> None:
-        if self._owner is None or self._owner == threading.get_ident():
-            return
+    def _enter_import(self, name: str, globals_: dict | None = None, level: int = 0) -> bool:
+        """Wait while another thread shows a function's modules, then count the import; False: not the project's."""
         top = name.partition(".")[0]
         if level and globals_:
             top = str(globals_.get("__package__") or globals_.get("__name__") or "").partition(".")[0]
         if top not in self.project_packages:
-            return
+            return False
+        me = threading.get_ident()
         with self._changed:
-            self._changed.wait_for(lambda: self._owner is None, timeout=self.max_wait)
+            if self._owner not in (None, me):
+                self._changed.wait_for(lambda: self._owner is None, timeout=self.max_wait)
+            self._importing[me] = self._importing.get(me, 0) + 1
+        return True
 
-    def _install(self) -> None:
+    def _leave_import(self) -> None:
+        me = threading.get_ident()
+        with self._changed:
+            depth = self._importing.get(me, 1) - 1
+            if depth:
+                self._importing[me] = depth
+            else:
+                self._importing.pop(me, None)
+                self._changed.notify_all()
+
+    def install(self) -> None:
         if self._installed:
             return
         self._installed = True
         original_import, original_import_module = builtins.__import__, importlib.import_module
 
         def gated_import(name, globals=None, locals=None, fromlist=(), level=0):
-            self.wait_for(name, globals, level)
-            return original_import(name, globals, locals, fromlist, level)
+            counted = self._enter_import(name, globals, level)
+            try:
+                return original_import(name, globals, locals, fromlist, level)
+            finally:
+                if counted:
+                    self._leave_import()
 
         def gated_import_module(name: str, package: str | None = None) -> ModuleType:
-            self.wait_for(package if name.startswith(".") and package else name)
-            return original_import_module(name, package)
+            counted = self._enter_import(package if name.startswith(".") and package else name)
+            try:
+                return original_import_module(name, package)
+            finally:
+                if counted:
+                    self._leave_import()
 
         builtins.__import__ = gated_import
         importlib.import_module = gated_import_module

@@ -43,3 +43,33 @@ def test_another_thread_importing_a_project_module_during_an_invocation_gets_the
     assert sys.modules["gate_pkg.settings"] is original
     for name in ("gate_pkg.settings", "gate_pkg"):
         sys.modules.pop(name, None)
+
+
+def test_a_function_waits_for_another_threads_import_of_a_project_module_to_finish(tmp_path, monkeypatch):
+    package = tmp_path / "gate_slow"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    # a module body that is still running when the invocation starts
+    (package / "models.py").write_text(
+        "import time\nfrom dataclasses import dataclass\n\ntime.sleep(0.3)\n\n\n@dataclass\nclass Line:\n    sku: str\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    space = ModuleSpace([tmp_path])
+    imported: dict = {}
+
+    def import_models():  # the test's thread importing lazily while moto's thread runs a function
+        try:
+            imported["module"] = importlib.import_module("gate_slow.models")
+        except Exception as exc:  # what hiding the module mid-import used to cause
+            imported["error"] = exc
+
+    thread = threading.Thread(target=import_models)
+    thread.start()
+    time.sleep(0.1)
+    with space.active({}, [tmp_path]):
+        assert "module" in imported  # the swap began only once the import had finished
+    thread.join(5)
+    assert "error" not in imported and imported["module"].Line("A").sku == "A"
+    assert sys.modules["gate_slow.models"] is imported["module"]
+    for name in ("gate_slow.models", "gate_slow"):
+        sys.modules.pop(name, None)
