@@ -48,8 +48,8 @@ class ModuleSpace:
         )
         self._verdicts: dict[str, tuple[ModuleType, bool]] = {}
         # The packages under the roots, known before the first swap, so that imports already under way count.
-        for root in roots:
-            for entry in Path(root).iterdir():
+        for root in (Path(r) for r in self._roots):
+            for entry in root.iterdir() if root.is_dir() else ():
                 if not entry.name.startswith((".", "_")) and (entry.is_dir() or entry.suffix == ".py"):
                     GATE.project_packages.add(entry.stem)
         GATE.install()
