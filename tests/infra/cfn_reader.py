@@ -43,6 +43,18 @@ def ref_id(value: Any) -> str | None:
     return None
 
 
+def resource_text(value: Any) -> str:
+    """A policy statement's resource as text, logical-id hashes dropped: `<EdiBucket.Arn>/inbound/*`."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        return "".join(resource_text(part) for part in value["Fn::Join"][1])
+    lid = ref_id(value)
+    assert lid is not None, value
+    short = lid.rstrip("0123456789ABCDEF")
+    return f"<{short}.{value['Fn::GetAtt'][1]}>" if "Fn::GetAtt" in value else f"<{short}>"
+
+
 def dlq_alarms(template: dict[str, Any], queue_id: str) -> list[Resource]:
     """Alarms on the visible-message count of the queue `queue_id`."""
     found = []

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from cfn_reader import dlq_alarms, functions_by_source, one, props, ref_id, resources
+from cfn_reader import dlq_alarms, functions_by_source, one, props, ref_id, resource_text, resources
 
 from infra.config import load_config
 
@@ -17,18 +17,6 @@ OUTBOUND_OBJECTS = "<EdiBucket.Arn>/outbound/*"
 
 
 # ----------------------------------------------------------------------------------------------------- helpers
-
-
-def _name(value: Any) -> str:
-    """A statement resource as text: `<LogicalIdPrefix.Arn>/inbound/*`, logical-id hashes dropped."""
-    if isinstance(value, str):
-        return value
-    if "Fn::Join" in value:
-        return "".join(_name(part) for part in value["Fn::Join"][1])
-    lid = ref_id(value)
-    assert lid is not None, value
-    short = lid.rstrip("0123456789ABCDEF")
-    return f"<{short}.Arn>" if "Fn::GetAtt" in value else f"<{short}>"
 
 
 def _grants(template: dict[str, Any], role_id: str) -> set[tuple[str, str]]:
@@ -41,7 +29,7 @@ def _grants(template: dict[str, Any], role_id: str) -> set[tuple[str, str]]:
             assert statement["Effect"] == "Allow"
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            pairs |= {(action, _name(target)) for action in actions for target in targets}
+            pairs |= {(action, resource_text(target)) for action in actions for target in targets}
     return pairs
 
 

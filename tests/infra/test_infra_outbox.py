@@ -5,21 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cfn_reader import dlq_alarms, functions_by_source, one, props, ref_id, resources
+from cfn_reader import dlq_alarms, functions_by_source, one, props, ref_id, resource_text, resources
 
 OUTBOX_TABLES = ("PurchasingTable", "SuppliersTable", "PromisingTable")
-
-
-def _name(value: Any) -> str:
-    """A statement resource as text, logical-id hashes dropped: `<OutboxPublisherTable.StreamArn>`."""
-    if isinstance(value, str):
-        return value
-    if "Fn::Join" in value:
-        return "".join(_name(part) for part in value["Fn::Join"][1])
-    lid = ref_id(value)
-    assert lid is not None, value
-    short = lid.rstrip("0123456789ABCDEF")
-    return f"<{short}.{value['Fn::GetAtt'][1]}>" if "Fn::GetAtt" in value else f"<{short}>"
 
 
 def _grants(template: dict[str, Any], function: str) -> set[tuple[str, str]]:
@@ -32,7 +20,7 @@ def _grants(template: dict[str, Any], function: str) -> set[tuple[str, str]]:
         for statement in props(policy)["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            pairs |= {(a, _name(t)) for a in actions for t in targets}
+            pairs |= {(a, resource_text(t)) for a in actions for t in targets}
     return pairs
 
 
