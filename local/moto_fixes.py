@@ -39,7 +39,15 @@
    validate it at every CreateStateMachine: every runtime start, so a fifth of it. A definition that passed once
    passes again, so validation is remembered per process by the definition's text (a new text is still parsed).
 
-Applied once per process by the runtime (`apply()` is idempotent); 1, 2, 4, 5, 6 and 7 are verified by tests/local.
+9. A task waiting for its token with a heartbeat (`HeartbeatSeconds[Path]`) misses an answer that came before the
+   wait began: moto sets up the heartbeat's event only after the task's Lambda returned, and waits on that event
+   alone, so a SendTaskSuccess sent during the invocation (a step answering its own token, or a partner quick
+   enough to call back before the Lambda returned) is seen only when the heartbeat times out, which fails the
+   task. Step Functions accepts a token as soon as the task has started. A heartbeat event set up after the
+   answer starts set, so the wait ends at once with that answer.
+
+Applied once per process by the runtime (`apply()` is idempotent); 1, 2, 4, 5, 6, 7 and 9 are verified by
+tests/local.
 """
 
 from __future__ import annotations
@@ -303,6 +311,21 @@ def _wait_until_ended(execution: Any, timeout: float) -> None:
         time.sleep(0.01)
 
 
+def _heartbeat_after_answer(setup: Callable[..., Any]) -> Callable[..., Any]:
+    """`CallbackEndpoint.setup_heartbeat_endpoint`, whose event starts set when the token was answered already
+    (fix 9). `notify` sets the answer's event before it looks for a heartbeat endpoint, so one of the two always
+    sees the other."""
+
+    @functools.wraps(setup)
+    def setup_heartbeat(self: Any, *args: Any, **kwargs: Any) -> Any:
+        heartbeat = setup(self, *args, **kwargs)
+        if self._notify_event.is_set():
+            heartbeat.notify()
+        return heartbeat
+
+    return setup_heartbeat
+
+
 def _validated_once(validate: Callable[..., Any]) -> Any:
     """moto's static `_validate_definition`, skipped for a definition text it already accepted (fix 8)."""
     accepted: set[str] = set()
@@ -342,6 +365,11 @@ def apply() -> None:
     )
     Execution.stop = _stop_interrupting_waits(Execution.stop)  # type: ignore[method-assign]
     Environment.set_error = _keep_stopped(Environment.set_error)  # type: ignore[method-assign]
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+
+    CallbackEndpoint.setup_heartbeat_endpoint = _heartbeat_after_answer(  # type: ignore[method-assign]
+        CallbackEndpoint.setup_heartbeat_endpoint
+    )
     from local import moto_replay
 
     moto_replay.apply()

@@ -155,13 +155,6 @@ def test_an_order_ships_once_under_faults(world, systems, injector):
     assert_permanent_failures_told(dead_letters(world.rt))
 
 
-@pytest.mark.xfail(
-    run=False,  # it waits a minute for an order that stays stuck; `pytest --runxfail` runs it
-    reason="Known bug (open): the steps now retry AWS timeouts and 5xx (AwsUnavailable) instead of sending the "
-    "order to the exception path, but when the release step is retried after the WMS already picked, the last "
-    "attempt answers its own task token ('answered') and the execution still waits: the order stays 'picked'. "
-    "Not yet known whether the token answer is lost in moto or in step_handover.release",
-)
 def test_a_step_that_times_out_on_aws_is_retried(world, systems, injector):
     plan = FaultPlan(seed=29, rules=(FaultRule(function="order_flow", service="dynamodb", kinds=(Fault.TIMEOUT,)),))
     with injector.armed(plan) as injected:

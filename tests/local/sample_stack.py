@@ -201,7 +201,8 @@ def build_stack(app, name: str, *, extended: bool = False):
 
 def order_flow(stack, name: str, steps):
     """Price (`lambda:invoke`, PermanentError caught to Release -> Rejected), Reserve (plain Lambda ARN task,
-    TransientError retried once), Confirm (`lambda:invoke.waitForTaskToken`: waits for SendTaskSuccess)."""
+    TransientError retried once), Confirm (`lambda:invoke.waitForTaskToken` with a heartbeat: waits for
+    SendTaskSuccess)."""
     import aws_cdk as cdk
     from aws_cdk import aws_stepfunctions as sfn
     from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -233,6 +234,7 @@ def order_flow(stack, name: str, steps):
         integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
         payload=sfn.TaskInput.from_object({"step": "park", "order": order, "token": sfn.JsonPath.task_token}),
         result_path="$.confirmation",
+        heartbeat_timeout=sfn.Timeout.duration(cdk.Duration.seconds(60)),
     )
     rejected = sfn.Pass(stack, "Release").next(
         sfn.Fail(stack, "Rejected", error="OrderRejected", cause="the order cannot be priced")

@@ -20,9 +20,9 @@ def ext(extended_template):
         yield runtime
 
 
-def start(rt, **order) -> str:
+def start(rt, prefix: str = "order", **order) -> str:
     sfn = boto3.client("stepfunctions")
-    name = f"order-{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     document = {"order": name, **order}
     return sfn.start_execution(stateMachineArn=rt.outputs["OrderFlowArn"], name=name, input=json.dumps(document))[
         "executionArn"
@@ -84,6 +84,18 @@ def test_lambda_tasks_retry_a_transient_error_then_wait_for_the_task_token(ext):
         line for line in ext.functions.logs.json_lines("steps") if line.get("message") == "waiting for confirmation"
     ]
     assert [line["order"] for line in parked] == [output["order"]]
+
+
+def test_a_token_answered_during_its_own_task_ends_the_heartbeat_wait_at_once(ext):
+    """moto fix 9: the task's Lambda answers its own token before the wait (with a 60 s heartbeat) begins."""
+    execution = start(ext, prefix="answered", sku="A-1", quantity=1)
+    done = ext.wait_for_execution(execution, timeout=10)
+
+    assert done["status"] == "SUCCEEDED"
+    assert json.loads(done["output"])["confirmation"] == {"confirmed": True, "by": "park"}
+    types = [e["type"] for e in history(execution)]
+    assert types.count("TaskSucceeded") == 2  # Price, then Confirm with its own answer
+    assert "TaskTimedOut" not in types
 
 
 def test_a_task_error_is_caught_to_the_failure_path(ext):

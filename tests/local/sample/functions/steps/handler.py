@@ -2,8 +2,11 @@
 
 "reserve" fails with TransientError on an order's first attempt (attempts are counted in the table, as they
 would be across Lambda instances), so that the state machine's Retry is what makes it succeed; "price" raises
-PermanentError for a quantity below 1, which the state machine catches.
+PermanentError for a quantity below 1, which the state machine catches; "park" answers its own token for an
+order named `answered-...` (what it waits for had happened already).
 """
+
+import json
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -44,6 +47,9 @@ def reserve(event):
 
 def park(event):
     logger.info("waiting for confirmation", extra={"order": event["order"], "has_token": bool(event["token"])})
+    if event["order"].startswith("answered-"):
+        output = json.dumps({"confirmed": True, "by": "park"})
+        boto3.client("stepfunctions").send_task_success(taskToken=event["token"], output=output)
     return {"parked": event["order"]}
 
 
