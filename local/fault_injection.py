@@ -40,6 +40,8 @@ from enum import StrEnum
 from fnmatch import fnmatchcase
 from typing import Any
 
+from local.functions import ENVIRONMENT_LOCK
+
 HOOK_ID = "distrosync-fault-injection"
 _FAULT_MARK = "distrosync_fault"  # request context key: this call was answered by the injector
 
@@ -235,8 +237,6 @@ class FaultInjector:
     # ------------------------------------------------------------------------------------------ the hook
     def _site(self, model: Any) -> CallSite | None:
         """The call site of a call made inside a function invocation, else None."""
-        from local.functions import ENVIRONMENT_LOCK
-
         name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
         if name is None or not ENVIRONMENT_LOCK._is_owned():  # type: ignore[attr-defined]
             return None

@@ -48,10 +48,17 @@ class ModuleSpace:
         )
         self._verdicts: dict[str, tuple[ModuleType, bool]] = {}
         # The packages under the roots, known before the first swap, so that imports already under way count.
+        # The runtime's own package and a virtualenv under a root are not (their imports never wait: a function's
+        # worker threads import `local` modules through the botocore hooks while its modules are shown).
         for root in (Path(r) for r in self._roots):
             for entry in root.iterdir() if root.is_dir() else ():
-                if not entry.name.startswith((".", "_")) and (entry.is_dir() or entry.suffix == ".py"):
-                    GATE.project_packages.add(entry.stem)
+                if entry.name.startswith((".", "_")) or not (entry.is_dir() or entry.suffix == ".py"):
+                    continue
+                if not self._is_project_path(str(entry.resolve()) + "/") or not self._is_project_path(
+                    str(entry.absolute()) + "/"
+                ):
+                    continue
+                GATE.project_packages.add(entry.stem)
         GATE.install()
 
     def is_project_module(self, name: str, module: ModuleType) -> bool:
