@@ -7,6 +7,8 @@
     rt.drain()                                                          # SQS -> functions until queues are empty
     rt.invoke("projector", event); rt.logs("projector"); rt.queues(); rt.stop()
     rt.wait_for_execution(execution_arn)                                # a Step Functions execution, finished
+    rt.checkpoint(); ...; rt.reset()                                    # reuse: back to the checkpoint (ms)
+    rt.suspend(); ...; rt.resume()                                      # moto stopped meanwhile; resumes reset
 
 Everything is created from the template (`local.provision`); functions run in-process (`local.functions`),
 SQS and DynamoDB Streams event-source mappings are polled with Lambda's semantics (`local.sqs_mappings`,
@@ -40,6 +42,7 @@ from local.apigateway import RestApiEmulator
 from local.aws_clients import AwsClients
 from local.functions import FunctionHost, FunctionSpec, Invocation
 from local.log_capture import LogStore
+from local.moto_snapshot import MotoSnapshot
 from local.provision import ProvisionedStack, provision
 from local.queues import QueueDirectory, QueueInfo
 from local.sqs_mappings import DrainReport, SqsMapping, SqsPoller
@@ -99,6 +102,11 @@ class LocalRuntime:
         self._saved_environment = saved_environment
         self.state_file = state_file
         self._stopped = False
+        self._assembly: _Assembly | None = None
+        self._environment: dict[str, str | None] = {}
+        self._execute_state_machines = False
+        self._checkpoint: MotoSnapshot | None = None
+        self._suspended = False
 
     # ------------------------------------------------------------------------------------------- lifecycle
     @classmethod
@@ -138,7 +146,7 @@ class LocalRuntime:
             overrides["MOTO_ACCOUNT_ID"] = account_id
         saved = _apply_environment(overrides)
         backend = _Backend(mode=mode)
-        functions: FunctionHost | None = None
+        parts: _Parts | None = None
         try:
             moto_fixes.apply()
             _start_backend(backend, aws_port, saved)
@@ -146,43 +154,11 @@ class LocalRuntime:
                 _enable_state_machine_execution(backend)
             clients = AwsClients(region, backend.endpoint_url)
             stack = provision(tmpl, clients, account_id=account_id)
-            logs = LogStore(log_dir)
-            functions = FunctionHost(
-                [
-                    FunctionSpec.from_resource(r, source_root, tmpl.assembly_dir)
-                    for r in stack.of_type("AWS::Lambda::Function")
-                ],
-                source_root=source_root,
-                logs=logs,
-                region=region,
-            )
-            moto_fixes.route_lambda_invocations(functions, account_id, region)
-            queues = QueueDirectory(stack, clients)
-            mappings = [
-                m
-                for r in stack.of_type("AWS::Lambda::EventSourceMapping")
-                if (m := SqsMapping.from_resource(r, functions, queues)) is not None
-            ]
-            stream_mappings = [
-                m
-                for r in stack.of_type("AWS::Lambda::EventSourceMapping")
-                if (m := StreamMapping.from_resource(r, functions, stack, queues)) is not None
-            ]
-            unsupported = {r.logical_id for r in stack.of_type("AWS::Lambda::EventSourceMapping")} - {
-                m.logical_id for m in [*mappings, *stream_mappings]
-            }
-            stack.warnings.extend(
-                f"{lid}: only SQS and DynamoDB Streams event sources are polled" for lid in sorted(unsupported)
-            )
-            poller = SqsPoller(mappings, functions, queues, clients, retry_delay_seconds=retry_delay_seconds)
-            streams = StreamPoller(stream_mappings, functions, clients)
-            apis = {
-                r.logical_id: RestApiEmulator(stack, r.logical_id, functions, clients)
-                for r in stack.of_type("AWS::ApiGateway::RestApi")
-            }
+            assembly = _Assembly(source_root, tmpl.assembly_dir, log_dir, retry_delay_seconds)
+            parts = assembly.build(stack, clients)
         except BaseException:
-            if functions is not None:
-                moto_fixes.stop_routing_lambda_invocations(functions)
+            if parts is not None:
+                moto_fixes.stop_routing_lambda_invocations(parts.functions)
             _stop_backend(backend)
             _restore_environment(saved)
             raise
@@ -192,15 +168,18 @@ class LocalRuntime:
         rt = cls(
             stack=stack,
             clients=clients,
-            functions=functions,
-            queues=queues,
-            poller=poller,
-            streams=streams,
-            apis=apis,
+            functions=parts.functions,
+            queues=parts.queues,
+            poller=parts.poller,
+            streams=parts.streams,
+            apis=parts.apis,
             backend=backend,
             saved_environment=saved,
             state_file=state_file,
         )
+        rt._assembly = assembly
+        rt._environment = overrides
+        rt._execute_state_machines = execute_state_machines
         rt.write_state()
         return rt
 
@@ -209,14 +188,70 @@ class LocalRuntime:
         if self._stopped:
             return
         self._stopped = True
+        if self._suspended:
+            return  # suspend() did the rest
+        self._park()
+        if self.state_file is not None and self.state_file.exists():
+            self.state_file.unlink()
+
+    def _park(self) -> None:
         # Executions run in moto's threads; one parked on a task token would wait for its timeout.
         moto_fixes.stop_running_executions(self.stack.pseudo.account_id, self.region)
         moto_fixes.stop_routing_lambda_invocations(self.functions)
         self.functions.close()
-        if self.state_file is not None and self.state_file.exists():
-            self.state_file.unlink()
         _stop_backend(self._backend)
         _restore_environment(self._saved_environment)
+
+    # --------------------------------------------------------------------------- reuse (in-process only)
+    def checkpoint(self) -> None:
+        """Remember moto's state as it is now (typically just provisioned) for `reset` to return to."""
+        self._require_reusable("checkpoint")
+        self._checkpoint = MotoSnapshot.take()
+
+    def reset(self) -> None:
+        """Back to the checkpoint, as if the stack had just been started: running executions stopped, every
+        resource, item, message and object as it was, functions cold with their template environment (what
+        `functions.configure` changed is undone), logs empty, queue and stream pollers and API caches new."""
+        self._require_reusable("reset")
+        if self._checkpoint is None:
+            raise RuntimeError("reset() needs a checkpoint() first")
+        assert self._assembly is not None
+        moto_fixes.stop_running_executions(self.stack.pseudo.account_id, self.region)
+        moto_fixes.stop_routing_lambda_invocations(self.functions)
+        self.functions.close()
+        self._checkpoint.restore()
+        parts = self._assembly.build(self.stack, self.clients)
+        self.functions, self.queue_directory = parts.functions, parts.queues
+        self.poller, self.streams, self.apis = parts.poller, parts.streams, parts.apis
+
+    def suspend(self) -> None:
+        """Stop moto and give the process its environment back, keeping what `resume` needs: other code may
+        start moto of its own meanwhile (a runtime kept for reuse must not be joined by the next test's)."""
+        self._require_reusable("suspend")
+        if not self._suspended:
+            self._park()
+            self._suspended = True
+
+    def resume(self) -> None:
+        """Start moto again in the state of the checkpoint (see `reset`)."""
+        self._require_reusable("resume")
+        if not self._suspended:
+            return
+        if MockAWS._nested_count > 0:
+            raise RuntimeError("resume() needs moto stopped: another mock_aws() is active in this process")
+        self._saved_environment = _apply_environment(self._environment)
+        self._backend = _Backend(mode="inprocess")
+        _start_backend(self._backend, None, self._saved_environment)
+        if self._execute_state_machines:
+            _enable_state_machine_execution(self._backend)
+        self._suspended = False
+        self.reset()
+
+    def _require_reusable(self, what: str) -> None:
+        if self._stopped:
+            raise RuntimeError(f"{what}() on a stopped runtime")
+        if self.mode != "inprocess":
+            raise RuntimeError(f"{what}() works on a runtime in mode 'inprocess' (this one is {self.mode!r})")
 
     def __enter__(self) -> LocalRuntime:
         return self
@@ -360,6 +395,59 @@ class LocalRuntime:
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state(api_url), indent=2))
         tmp.replace(self.state_file)
+
+
+@dataclass
+class _Parts:
+    functions: FunctionHost
+    queues: QueueDirectory
+    poller: SqsPoller
+    streams: StreamPoller
+    apis: dict[str, RestApiEmulator]
+
+
+@dataclass(frozen=True)
+class _Assembly:
+    """How the in-process parts are built on a provisioned stack: at start, and again by `reset`."""
+
+    source_root: Path
+    assembly_dir: Path
+    log_dir: Path | None
+    retry_delay_seconds: int
+
+    def build(self, stack: ProvisionedStack, clients: AwsClients) -> _Parts:
+        region = clients.region
+        functions = FunctionHost(
+            [
+                FunctionSpec.from_resource(r, self.source_root, self.assembly_dir)
+                for r in stack.of_type("AWS::Lambda::Function")
+            ],
+            source_root=self.source_root,
+            logs=LogStore(self.log_dir),
+            region=region,
+        )
+        moto_fixes.route_lambda_invocations(functions, stack.pseudo.account_id, region)
+        queues = QueueDirectory(stack, clients)
+        sources = stack.of_type("AWS::Lambda::EventSourceMapping")
+        mappings = [m for r in sources if (m := SqsMapping.from_resource(r, functions, queues)) is not None]
+        stream_mappings = [
+            m for r in sources if (m := StreamMapping.from_resource(r, functions, stack, queues)) is not None
+        ]
+        polled = {m.logical_id for m in [*mappings, *stream_mappings]}
+        for logical_id in sorted({r.logical_id for r in sources} - polled):
+            warning = f"{logical_id}: only SQS and DynamoDB Streams event sources are polled"
+            if warning not in stack.warnings:
+                stack.warnings.append(warning)
+        return _Parts(
+            functions=functions,
+            queues=queues,
+            poller=SqsPoller(mappings, functions, queues, clients, retry_delay_seconds=self.retry_delay_seconds),
+            streams=StreamPoller(stream_mappings, functions, clients),
+            apis={
+                r.logical_id: RestApiEmulator(stack, r.logical_id, functions, clients)
+                for r in stack.of_type("AWS::ApiGateway::RestApi")
+            },
+        )
 
 
 def _merge(into: DrainReport, other: DrainReport) -> None:
