@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import pytest
 
 from cli import main as cli_main
-from cli.assembly import REPO_ROOT
 from cli.local_session import partner_client, register_partner
 from shared.services.partner_admin import Credentials
 
@@ -42,21 +41,28 @@ class Catalog:
     units: tuple[tuple[str, int], ...] = tuple(CATALOG_UNITS.items())
 
 
+@pytest.fixture(scope="session")
+def runtime_pool(dev_template_path):
+    from tests.runtime_pool import RuntimePool
+
+    pool = RuntimePool(dev_template_path)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def rt(request, dev_template_path):
-    from local.runtime import LocalRuntime
+def rt(request, runtime_pool):
+    """The dev stack, as just provisioned (the pool's runtime, reset to its checkpoint)."""
     from tests.flows.order_flow_fixtures import FLOW_TIMERS
 
     flows = request.node.get_closest_marker("order_flow") is not None
-    runtime = LocalRuntime.start(
-        dev_template_path, source_root=REPO_ROOT, mode="inprocess", execute_state_machines=flows
-    )
+    runtime = runtime_pool.acquire(execute_state_machines=flows)
     if flows:
         runtime.functions.configure("order_starter", ORDER_FLOW_TIMERS=json.dumps(FLOW_TIMERS))
     try:
         yield runtime
     finally:
-        runtime.stop()
+        runtime_pool.release(runtime)
 
 
 @pytest.fixture
