@@ -20,6 +20,7 @@ from cli.local_session import emf_totals
 from shared.aws.bus import publish
 from shared.aws.clients import client as aws
 from shared.canonical.parse import envelope_from_detail
+from shared.domain.circuit import BreakerPolicy
 from shared.domain.order_flow import execution_name
 from tests.flows.test_outbound_delivery import acknowledgment, erp, send  # noqa: F401  (erp is a fixture)
 
@@ -197,7 +198,11 @@ def test_a_transient_error_that_never_clears_ends_in_the_dlq_with_its_attempts(r
 
 # --------------------------------------------------------------------------------------------- partner outage
 def test_a_partner_outage_makes_messages_wait_and_flow_after_recovery(rt, erp):  # noqa: F811
-    rt.functions.configure("outbound", RETRY_BASE_SECONDS="1", RETRY_MAX_SECONDS="1")
+    # Waits of a second, and a breaker that opens for 2 s (not 30 s) once the ERP failed 5 times in a row.
+    quick_breaker = BreakerPolicy(failure_threshold=5, cool_down_seconds=2, max_cool_down_seconds=2)
+    rt.functions.configure(
+        "outbound", RETRY_BASE_SECONDS="1", RETRY_MAX_SECONDS="1", PARTNER_BREAKER=quick_breaker.to_json()
+    )
     erp.down = True
     send(rt, acknowledgment())
     waiting = rt.drain(timeout=4)
