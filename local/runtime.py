@@ -105,7 +105,7 @@ class LocalRuntime:
         self._assembly: _Assembly | None = None
         self._environment: dict[str, str | None] = {}
         self._execute_state_machines = False
-        self._checkpoint: MotoSnapshot | None = None
+        self._checkpoint: Checkpoint | None = None
         self._suspended = False
 
     # ------------------------------------------------------------------------------------------- lifecycle
@@ -203,24 +203,31 @@ class LocalRuntime:
         _restore_environment(self._saved_environment)
 
     # --------------------------------------------------------------------------- reuse (in-process only)
-    def checkpoint(self) -> None:
-        """Remember moto's state as it is now (typically just provisioned) for `reset` to return to."""
+    def checkpoint(self, *, default: bool = True) -> Checkpoint:
+        """Remember the state as it is now (moto's, and where the stream pollers are) for `reset` to return to;
+        the default checkpoint unless `default=False` (then only `reset(to=...)` returns to it)."""
         self._require_reusable("checkpoint")
-        self._checkpoint = MotoSnapshot.take()
+        taken = Checkpoint(moto=MotoSnapshot.take(), stream_positions=self.streams.positions())
+        if default:
+            self._checkpoint = taken
+        return taken
 
-    def reset(self) -> None:
-        """Back to the checkpoint, as if the stack had just been started: running executions stopped, every
-        resource, item, message and object as it was, functions cold with their template environment (what
-        `functions.configure` changed is undone), logs empty, queue and stream pollers and API caches new."""
+    def reset(self, to: Checkpoint | None = None) -> None:
+        """Back to a checkpoint (the default one unless `to` is given), as if the stack had just been started
+        there: running executions stopped, every resource, item, message and object as it was, functions cold
+        with their template environment (what `functions.configure` changed is undone), logs empty, pollers and
+        API caches new, the stream pollers where they were."""
         self._require_reusable("reset")
-        if self._checkpoint is None:
+        target = to or self._checkpoint
+        if target is None:
             raise RuntimeError("reset() needs a checkpoint() first")
         assert self._assembly is not None
         moto_fixes.stop_running_executions(self.stack.pseudo.account_id, self.region)
         moto_fixes.stop_routing_lambda_invocations(self.functions)
         self.functions.close()
-        self._checkpoint.restore()
+        target.moto.restore()
         parts = self._assembly.build(self.stack, self.clients)
+        parts.streams.restore(target.stream_positions)
         self.functions, self.queue_directory = parts.functions, parts.queues
         self.poller, self.streams, self.apis = parts.poller, parts.streams, parts.apis
 
@@ -232,8 +239,8 @@ class LocalRuntime:
             self._park()
             self._suspended = True
 
-    def resume(self) -> None:
-        """Start moto again in the state of the checkpoint (see `reset`)."""
+    def resume(self, to: Checkpoint | None = None) -> None:
+        """Start moto again in the state of a checkpoint (see `reset`)."""
         self._require_reusable("resume")
         if not self._suspended:
             return
@@ -245,7 +252,7 @@ class LocalRuntime:
         if self._execute_state_machines:
             _enable_state_machine_execution(self._backend)
         self._suspended = False
-        self.reset()
+        self.reset(to)
 
     def _require_reusable(self, what: str) -> None:
         if self._stopped:
@@ -263,6 +270,10 @@ class LocalRuntime:
     @property
     def mode(self) -> Mode:
         return self._backend.mode
+
+    @property
+    def suspended(self) -> bool:
+        return self._suspended
 
     @property
     def endpoint_url(self) -> str | None:
@@ -395,6 +406,14 @@ class LocalRuntime:
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state(api_url), indent=2))
         tmp.replace(self.state_file)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A runtime's state at one moment (`LocalRuntime.checkpoint`)."""
+
+    moto: MotoSnapshot
+    stream_positions: Any  # StreamPoller.positions()
 
 
 @dataclass

@@ -24,6 +24,7 @@ polls. For each `AWS::Lambda::EventSourceMapping` whose source is the stream of 
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import time
 import uuid
@@ -133,6 +134,13 @@ class StreamPoller:
         self.region = clients.region
         self._patterns = {m.logical_id: [EventPattern.load(p) for p in m.filters] for m in self.mappings}
         self._shards: dict[str, list[_Shard]] = {m.logical_id: self._open(m) for m in self.mappings}
+
+    def positions(self) -> dict[str, list[_Shard]]:
+        """Where each mapping is in each shard (a copy), for `restore` on a poller of the same stack."""
+        return copy.deepcopy(self._shards)
+
+    def restore(self, positions: dict[str, list[_Shard]]) -> None:
+        self._shards = {k: v for k, v in copy.deepcopy(positions).items() if k in self._shards}
 
     # -- polling
     def poll(self, mapping: StreamMapping) -> BatchOutcome:

@@ -72,3 +72,19 @@ def test_only_an_in_process_runtime_can_be_kept(tmp_path, base_template):
     served = LocalRuntime.start(base_template, source_root=SAMPLE, mode="server", state_dir=tmp_path)
     with served, pytest.raises(RuntimeError, match="inprocess"):
         served.checkpoint()
+
+
+def test_reset_to_a_later_checkpoint_keeps_what_was_written_before_it(kept):
+    ddb = boto3.client("dynamodb")
+    table = kept.outputs["TableName"]
+    ddb.put_item(TableName=table, Item={"pk": {"S": "prepared"}, "sk": {"S": "1"}})
+    prepared = kept.checkpoint(default=False)
+    ddb.put_item(TableName=table, Item={"pk": {"S": "by-the-test"}, "sk": {"S": "1"}})
+
+    kept.reset(to=prepared)
+    assert [i["pk"]["S"] for i in items(kept)] == ["prepared"]
+    kept.suspend()
+    kept.resume(to=prepared)
+    assert [i["pk"]["S"] for i in items(kept)] == ["prepared"]
+    kept.reset()  # the default checkpoint: just provisioned
+    assert items(kept) == []
