@@ -52,11 +52,14 @@ def runtime_pool(dev_template_path):
 
 @pytest.fixture
 def rt(request, runtime_pool):
-    """The dev stack, as just provisioned (the pool's runtime, reset to its checkpoint)."""
+    """The dev stack, as just provisioned (the pool's runtime, reset to its checkpoint); with the catalog already
+    written when the test asks for `catalog` (the pool keeps a checkpoint of it)."""
     from tests.flows.order_flow_fixtures import FLOW_TIMERS
+    from tests.runtime_pool import Preparation
 
     flows = request.node.get_closest_marker("order_flow") is not None
-    runtime = runtime_pool.acquire(execute_state_machines=flows)
+    prepare = Preparation("catalog", write_catalog) if "catalog" in request.fixturenames else None
+    runtime = runtime_pool.acquire(execute_state_machines=flows, prepare=prepare)
     if flows:
         runtime.functions.configure("order_starter", ORDER_FLOW_TIMERS=json.dumps(FLOW_TIMERS))
     try:
@@ -65,8 +68,8 @@ def rt(request, runtime_pool):
         runtime_pool.release(runtime)
 
 
-@pytest.fixture
-def catalog(rt):
+def write_catalog(rt) -> Catalog:
+    """The ERP partner and the master data every flow uses, written through the API and drained."""
     erp = register_partner(rt, "erp", "erp", ["location:*"])
     api = partner_client(rt, erp)
     for sku in CATALOG_SKUS:
@@ -77,8 +80,17 @@ def catalog(rt):
     for code in CATALOG_LOCATIONS:
         reply = api.request("PUT", f"/v1/locations/{code}", json_body={"name": code, "sequence": 1})
         assert reply.status == 200, reply.body
-    rt.drain()  # consumers of item.updated see the catalog before the test starts
+    report = rt.drain()  # consumers of item.updated see the catalog before the test starts
+    assert report.drained, report
     return Catalog(erp=erp)
+
+
+@pytest.fixture
+def catalog(rt, runtime_pool):
+    try:
+        return runtime_pool.prepared("catalog")
+    except KeyError:  # a module's own runtime, not the pool's
+        return write_catalog(rt)
 
 
 @pytest.fixture
