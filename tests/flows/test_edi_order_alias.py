@@ -11,10 +11,13 @@ from typing import Any
 
 import pytest
 
+from cli.local_session import emf_totals
 from shared.adapters.x12 import read
 from shared.adapters.x12.documents import order_alias, order_release_940
+from shared.aws.bus import publish
 from shared.aws.clients import client as aws
 from shared.aws.edi_store import AliasTaken, DocumentSent, EdiStore, GroupSent, OrderAlias
+from shared.canonical.envelope import Envelope
 from shared.canonical.fulfillment import OrderReleased
 from shared.canonical.partner import EdiSettings
 from tests.flows.edi_945 import shipping_advice_945
@@ -135,3 +138,26 @@ def test_an_alias_is_never_recorded_for_a_second_order(rt):
     assert store.document_sent(WAREHOUSE, "000000003") is None  # nothing of the refused document was written
     assert store.group_sent(WAREHOUSE, "000000003") is None
     assert store.aliased_order(WAREHOUSE, "DSCOLLIDINGALIAS234567") == SHOPIFY
+
+
+def test_a_940_whose_alias_stands_for_another_order_is_refused_and_its_file_withdrawn(rt, cli, warehouse):
+    set_profile(cli)
+    alias = order_alias(SHOPIFY)
+    store = EdiStore(rt.outputs["EdiTableName"])
+    assert store.record_sent(None, [], alias=OrderAlias(WAREHOUSE, alias, "shopify-main.7"))  # a collision, staged
+    released = OrderReleased.model_validate(
+        {"order_id": SHOPIFY, "location": "DC-EAST", "lines": [{"line": 1, "sku": "SKU-1", "quantity": 1}],
+         "callback": f"https://api.example/v1/orders/{SHOPIFY}/pick-complete"}
+    )  # fmt: skip
+    envelope = Envelope[OrderReleased].wrap(released, source_partner="distrosync", occurred_at=datetime.now(UTC))
+    publish([envelope], rt.outputs["EventBusName"])
+    rt.drain()
+
+    assert files(rt, ".x12") == {}
+    versions = aws("s3").list_object_versions(Bucket=rt.outputs["EdiBucketName"], Prefix=f"outbound/{WAREHOUSE}/")
+    assert [m["Key"] for m in versions.get("DeleteMarkers", [])] == [f"outbound/{WAREHOUSE}/000000001-940.x12"]
+    assert store.document_sent(WAREHOUSE, envelope.id) is None and store.group_sent(WAREHOUSE, "1") is None
+    assert store.aliased_order(WAREHOUSE, alias) == "shopify-main.7"
+    assert emf_totals(rt.logs("edi_outbound"))["EdiDocumentRefused"] == 1
+    assert any(f"alias {alias} of order {SHOPIFY} already stands for order shopify-main.7" in line
+               for line in rt.logs("edi_outbound"))  # fmt: skip
