@@ -8,9 +8,10 @@ the 997s they wait for. Partition key `pk`, sort key `sk`, TTL `expires_at`, spa
 | sequences | `SEQ#<partner>` | `X12` | the last ISA13, GS06 and ST02 used toward the partner |
 | document sent | `OUT#<partner>` | `<event id>` | the object key and control numbers of the 850/940 an event became |
 | group sent | `ACK#<partner>` | GS06 as 9 digits | awaiting (in the index), accepted, rejected, overdue |
+| order alias | `ALIAS#<partner>` | the alias (W0502) | the order id a 940 sent under that alias (a 945 echoes it) |
 
-Every write is one request: a claim is a conditional put, an allocation one UpdateItem (ADD), a document sent and
-the 997 it expects one transaction.
+Every write is one request: a claim is a conditional put, an allocation one UpdateItem (ADD), a document sent, the
+997 it expects and the order alias it used one transaction.
 """
 
 from __future__ import annotations
@@ -97,6 +98,26 @@ class DocumentSent:
     group_control_number: str
     set_control_number: str
     sent_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderAlias:
+    """The stand-in a 940 to `partner_id` used in W0502 for `order_id` (documents.order_alias)."""
+
+    partner_id: str
+    alias: str
+    order_id: str
+
+
+class AliasTaken(RuntimeError):
+    """The alias is recorded for another order of the partner (a digest collision): the document is not sent."""
+
+    def __init__(self, alias: OrderAlias, holder: str) -> None:
+        super().__init__(
+            f"alias {alias.alias} of order {alias.order_id} already stands for order {holder} "
+            f"toward partner '{alias.partner_id}'"
+        )
+        self.alias, self.holder = alias, holder
 
 
 def _wrap(last: int, count: int) -> list[int]:
@@ -206,9 +227,13 @@ class EdiStore:
             sent_at=datetime.fromisoformat(data["sent_at"]),
         )
 
-    def record_sent(self, document: DocumentSent | None, groups: Sequence[GroupSent]) -> bool:
-        """The document an event became (if any) and the groups it carried, in one transaction. False when the
-        document was recorded already (a retried event: nothing is written)."""
+    def record_sent(
+        self, document: DocumentSent | None, groups: Sequence[GroupSent], *, alias: OrderAlias | None = None
+    ) -> bool:
+        """The document an event became (if any), the groups it carried and the order alias it used, in one
+        transaction. False when the document was recorded already (a retried event: nothing is written). The alias
+        is put unless it stands for another order already (`AliasTaken`); the same order again (a re-release)
+        renews it."""
         expires = int(self.clock()) + SENT_TTL_SECONDS
         items: list[dict[str, Any]] = []
         if document is not None:
@@ -254,6 +279,18 @@ class EdiStore:
                 data["ack_queue"] = ACK_QUEUE
                 data["ack_due_at"] = iso(group.due_at)
             items.append({"Put": {"TableName": self.table_name, "Item": to_item(data)}})
+        if alias is not None:
+            item = {"pk": f"ALIAS#{alias.partner_id}", "sk": alias.alias, "order_id": alias.order_id}
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": to_item({**item, "expires_at": expires}),
+                        "ConditionExpression": "attribute_not_exists(pk) OR order_id = :order",
+                        "ExpressionAttributeValues": {":order": {"S": alias.order_id}},
+                    }
+                }
+            )
         if not items:
             return True
         dynamodb = client("dynamodb")
@@ -265,8 +302,22 @@ class EdiStore:
         except (dynamodb.exceptions.ConditionalCheckFailedException, dynamodb.exceptions.TransactionCanceledException):
             if document is not None and self.document_sent(document.partner_id, document.event_id) is not None:
                 return False
+            if alias is not None:
+                holder = self.aliased_order(alias.partner_id, alias.alias)
+                if holder is not None and holder != alias.order_id:
+                    raise AliasTaken(alias, holder) from None
             raise
         return True
+
+    def aliased_order(self, partner_id: str, alias: str) -> str | None:
+        """The order id a 940 to the partner sent under `alias`; None when no 940 to it used that alias."""
+        response = client("dynamodb").get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"ALIAS#{partner_id}"}, "sk": {"S": alias}},
+            ProjectionExpression="order_id",
+            ConsistentRead=True,
+        )
+        return str(response["Item"]["order_id"]["S"]) if "Item" in response else None
 
     # ------------------------------------------------------------------------------------- acknowledgments
     def record_ack(

@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.adapters.x12.documents import ORDER_NUMBER, is_order_alias, order_alias
 from shared.adapters.x12.model import Group, Interchange, ParseResult, Transaction
 from shared.api.fulfillment_models import PickCompleteRequest, TrackingEvent, TrackingStatus
 from shared.api.models import SnapshotLineRequest, SnapshotRequest
@@ -89,6 +90,9 @@ ORDER = "order"  # 850 -> OrderRequest, reference = order id
 INVOICE = "invoice"  # 810 -> SupplierInvoiceRequest, reference = PO number
 INVENTORY_ADVICE = "inventory_advice"  # 846 -> SnapshotRequest, reference = the location
 SHIPPING_ADVICE = "shipping_advice"  # 945 -> PickCompleteRequest, reference = order id
+# 945 naming the order only by the alias our 940 sent in W0502 (W0602, no N9 OQ): reference = the alias, which the
+# gateway resolves through the EDI table into a SHIPPING_ADVICE.
+SHIPPING_ADVICE_BY_ALIAS = "shipping_advice_by_alias"
 CARRIER_MILESTONE = "carrier_milestone"  # 214 -> TrackingEvent, reference = tracking number
 FUNCTIONAL_ACK = "functional_ack"  # 997 -> FunctionalAck, reference = the group control number acknowledged
 
@@ -358,7 +362,7 @@ def _map_set(
         elif tx.set_id == "846":
             pairs = [_inventory_advice(segments, tx, interchange, location)]
         elif tx.set_id == "945":
-            pairs = [_shipping_advice(segments, tx)]
+            return [_shipping_advice(segments, tx)]  # its kind says whether W0602 is an alias
         elif tx.set_id == "214":
             pairs = list(_milestones(segments, tx, group))
         elif tx.set_id == "997":
@@ -975,12 +979,14 @@ def _snapshot_line(lin: _Seg, body: list[_Seg], location: str, component: str) -
 
 
 # -------------------------------------------------------------------------------------------------- 945
-def _shipping_advice(segments: list[_Seg], tx: Transaction) -> tuple[str, PickCompleteRequest]:
-    """W06 (W0602 our order id: the depositor order number our 940 sent; W0603 the date, with the time of a G62 11
-    of that date), per LX loop (LX01 = the order line, as our 940 numbers them) the W12 units shipped summed, in
-    eaches only (W1205 EA/UN/PC: nothing converts them), and each MAN GM (SSCC) once as a package."""
+def _shipping_advice(segments: list[_Seg], tx: Transaction) -> Mapped:
+    """W06 (W0602 the depositor order number our 940 sent: our order id or its alias; W0603 the date, with the time
+    of a G62 11 of that date), per LX loop (LX01 = the order line, as our 940 numbers them) the W12 units shipped
+    summed, in eaches only (W1205 EA/UN/PC: nothing converts them), and each MAN GM (SSCC) once as a package.
+    The order: a header N9 OQ's id (N902, else N903, as our 940 wrote it) when W0602 is that id or its alias;
+    else W0602, a SHIPPING_ADVICE_BY_ALIAS when it has an alias's shape."""
     w06 = _first(segments, "W06", tx, "warehouse shipment identification")
-    order_id = w06.need(2, "the depositor order number (our order id)")
+    order_id, kind = _order_of_945(w06, _header(segments, "LX"))
     day = _date(w06, 3)
     at = time(0, 0)
     g62 = next((s for s in _header(segments, "LX") if s.id == "G62" and s.el(1) == SHIPPED_ON and s.el(4)), None)
@@ -1012,7 +1018,21 @@ def _shipping_advice(segments: list[_Seg], tx: Transaction) -> tuple[str, PickCo
         "lines": [{"line": n, "quantity": q} for n, q in picked.items()],
         "packages": [p.model_dump() for p in packages.values()],
     }
-    return order_id, _validated(PickCompleteRequest, data, w06)
+    return Mapped(tx.set_id, tx.control_number, kind, order_id, _validated(PickCompleteRequest, data, w06))
+
+
+def _order_of_945(w06: _Seg, header: list[_Seg]) -> tuple[str, str]:
+    """The order a 945 reports on and its kind (see `_shipping_advice`). An N9 OQ naming another order than W0602
+    is refused: one of the two is not ours to trust."""
+    number = w06.need(2, "the depositor order number (our order id)")
+    n9 = next((s for s in header if s.id == "N9" and s.el(1) == ORDER_NUMBER and (s.el(2) or s.el(3))), None)
+    if n9 is not None:
+        order_id = n9.el(2) or n9.el(3)
+        if number not in (order_id, alias := order_alias(order_id)):
+            reason = f"N9 {ORDER_NUMBER} '{order_id}' is another order than W0602 '{number}' (its alias is '{alias}')"
+            raise _Refused("N9", n9.position, reason, "N902" if n9.el(2) else "N903")
+        return order_id, SHIPPING_ADVICE
+    return number, SHIPPING_ADVICE_BY_ALIAS if is_order_alias(number) else SHIPPING_ADVICE
 
 
 # -------------------------------------------------------------------------------------------------- 214

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 
 from shared.adapters.x12 import ParseResult, decode, read
 from shared.adapters.x12 import ack as x12_ack
-from shared.adapters.x12.canonical import Mapped, to_canonical
+from shared.adapters.x12.canonical import SHIPPING_ADVICE, SHIPPING_ADVICE_BY_ALIAS, Mapped, to_canonical
 from shared.adapters.x12.model import EnvelopeError, Group, Interchange, Transaction
 from shared.aws.bus import publish
 from shared.aws.edi_files import EdiFileError, EdiFiles, outbound_key, partner_of
@@ -277,7 +277,7 @@ class EdiGateway:
         self, inbound: _Inbound, group: Group, ack: x12_ack.GroupAck, owned: dict[int, list[EnvelopeError]]
     ) -> list[_Judged]:
         """Each set of `group`: refused by its envelope (the reader's errors: AK5 R or AK9 R), not in the profile
-        (AK5 R 1), not mapped (AK5 R 5), or its requests."""
+        (AK5 R 1), not mapped or naming an order alias we never sent the partner (AK5 R 5), or its requests."""
         errors = owned.get(id(group), [])
         group_reason = "; ".join(e.message for e in errors if e.kind in x12_ack.GROUP_CODES)
         profile = inbound.profile
@@ -299,8 +299,28 @@ class EdiGateway:
                 reason = str(failed[0].request) if failed else f"transaction set {tx.set_id} gave no request"
                 out.append(_Judged(tx, group, x12_ack.SEGMENTS_IN_ERROR, _refusal(tx, group, "not_mapped", reason)))
                 continue
+            mapped, unknown = self._resolve_aliases(inbound.partner.partner_id, mapped)
+            if unknown is not None:
+                out.append(_Judged(tx, group, x12_ack.SEGMENTS_IN_ERROR, _refusal(tx, group, "not_mapped", unknown)))
+                continue
             out.append(_Judged(tx, group, requests=tuple(mapped)))
         return out
+
+    def _resolve_aliases(self, partner_id: str, mapped: list[Mapped]) -> tuple[list[Mapped], str | None]:
+        """A 945 naming its order by the alias our 940 used (W0602 only) gets the order id the EDI table keeps for
+        that alias and partner (one GetItem); the reason when no 940 to this partner used the alias."""
+        out: list[Mapped] = []
+        for m in mapped:
+            if m.kind == SHIPPING_ADVICE_BY_ALIAS and m.reference is not None:
+                order_id = self.store.aliased_order(partner_id, m.reference)
+                if order_id is None:
+                    return [], (
+                        f"{m.set_id} {m.control_number}: W0602 '{m.reference}' is no order alias distrosync sent "
+                        f"to partner '{partner_id}' (no 940 used it)"
+                    )
+                m = replace(m, kind=SHIPPING_ADVICE, reference=order_id)
+            out.append(m)
+        return out, None
 
     def _send(
         self, inbound: _Inbound, group: Group, tx: Transaction, mapped: Mapped, part: int, parts: int

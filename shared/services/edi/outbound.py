@@ -9,9 +9,12 @@ Per target: `EdiStore.document_sent` says the event was written already (a retri
 nothing; else control numbers are allocated (one ISA13, GS06 and ST02 from the partner's atomic sequences), the
 interchange is written to `outbound/<partner>/<ISA13>-<set>.x12`, and `record_sent` keeps the document and the
 group awaiting its 997 (due `ack_due_hours` after sending; with 0 the group is kept as not expecting one) in one
-transaction. A document the partner's profile cannot carry (`DocumentError`: a PO number longer than BEG03 allows,
-an SKU holding one of its delimiters...) is refused for good: logged, counted (`EdiDocumentRefused`), never
-retried, and no control number is spent on it.
+transaction, with the order alias a 940 used in W0502 for an order id that does not fit it (documents.order_alias),
+so that a 945 echoing only the alias finds its order. A document the partner's profile cannot carry
+(`DocumentError`: a PO number longer than BEG03 allows, an SKU holding one of its delimiters...) is refused for
+good: logged, counted (`EdiDocumentRefused`), never retried, and no control number is spent on it. So is a 940
+whose alias stands for another order of the partner already (a digest collision, `AliasTaken`: its file is
+withdrawn, its control numbers left as a gap).
 
 Failures a retry may cure (throttling, S3 or DynamoDB unavailable) are raised after every target was tried, so that
 the SQS message alone is retried and the targets already served are skipped. When the record cannot be written
@@ -30,9 +33,15 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import single_metric
 
-from shared.adapters.x12.documents import FUNCTIONAL_IDS, DocumentError, order_release_940, purchase_order_850
+from shared.adapters.x12.documents import (
+    FUNCTIONAL_IDS,
+    DocumentError,
+    depositor_order_number,
+    order_release_940,
+    purchase_order_850,
+)
 from shared.aws.edi_files import EdiFiles
-from shared.aws.edi_store import DocumentSent, EdiStore, GroupSent
+from shared.aws.edi_store import AliasTaken, DocumentSent, EdiStore, GroupSent, OrderAlias
 from shared.aws.partners import PartnerRepository
 from shared.canonical.envelope import Envelope, utcnow
 from shared.canonical.partner import EdiSettings, Partner
@@ -171,8 +180,14 @@ class EdiOutbound:
             object_key=key,
             correlation_id=envelope.correlation_id,
         )
+        alias = _alias(envelope, partner.partner_id, profile)
         try:
-            recorded = self.store.record_sent(document, [group])
+            recorded = self.store.record_sent(document, [group], alias=alias)
+        except AliasTaken as exc:
+            self._withdraw(key, "its order alias stands for another order")
+            logger.error("EDI document refused", extra={**extra, "reason": str(exc)})
+            _count("EdiDocumentRefused", set_id)
+            return None
         except Exception:
             self._withdraw(key, "the record could not be written")
             raise
@@ -181,7 +196,8 @@ class EdiOutbound:
             _count("EdiDocumentAlreadySent", set_id)
             return None
         numbers_used = {"isa13": document.interchange_control_number, "gs06": document.group_control_number}
-        logger.info("EDI document written", extra={**extra, "object_key": key, **numbers_used})
+        aliased = {"alias": alias.alias} if alias is not None else {}
+        logger.info("EDI document written", extra={**extra, "object_key": key, **numbers_used, **aliased})
         _count("EdiDocumentSent", set_id)
         return document
 
@@ -212,6 +228,15 @@ def _renderer(envelope: Envelope[Any], profile: EdiSettings) -> tuple[Callable[.
         po = envelope.data.purchase_order
         return partial(purchase_order_850, po, profile), po.po_number
     return partial(order_release_940, envelope.data, profile), envelope.data.order_id
+
+
+def _alias(envelope: Envelope[Any], partner_id: str, profile: EdiSettings) -> OrderAlias | None:
+    """The alias a 940 carries in W0502 for an order id that does not fit it; None when the id goes as it is."""
+    if envelope.type != "order.released":
+        return None
+    order_id = str(envelope.data.order_id)
+    number = depositor_order_number(order_id, profile)
+    return OrderAlias(partner_id, number, order_id) if number != order_id else None
 
 
 def _count(name: str, set_id: str) -> None:
