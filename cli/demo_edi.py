@@ -47,7 +47,7 @@ CORPUS_855 = "855_node-x12_855.edi"
 SAMPLE_846 = "846_inventory_advice.edi"
 # What the 846 sample counts: SKU-2 in cases of 12.
 WIDGETS = {"SKU-1": {"each": 1}, "SKU-2": {"each": 1, "case": 12}, "012345678912": {"each": 1}}
-ORDER = "SO-EDI-7001"  # W0502 holds 22 characters
+ORDER = "SO-EDI-7001"
 WATCHED = ("edi.interchange_processed", "purchase_order.acknowledged")
 
 
@@ -228,48 +228,6 @@ def _supplier_997(text_850: str, first: int) -> bytes:
     return write_acks(read(text_850.encode()), counting_from(first), datetime.now(UTC), line_break="\n").encode()
 
 
-def _shipping_advice_945(text_940: str, isa13: int, shipped: datetime) -> tuple[bytes, list[tuple[str, str]]]:
-    """The 945 a 3PL's EDI tool answers a 940 with: W06 with the 940's depositor order number (W0502), G62 11 the
-    time shipped, per 940 line (LX) one carton (MAN GM, an SSCC) and W12 with every unit shipped. Returns the file
-    and (line, units) per line."""
-    from shared.adapters.x12.writer import OutGroup, OutInterchange, OutTransaction, write
-    from shared.domain.purchase_orders import sscc_check_digit
-
-    ((ic, group, tx),) = _sets(text_940)
-    body = tx.segments
-    order_id = next(s for s in body if s[0] == "W05")[2]
-    segments: list[list[str]] = [
-        ["W06", "F", order_id, shipped.strftime("%Y%m%d"), f"SHP-{isa13}"],
-        ["N1", "SF", "ACME EAST DC", "92", LOCATION],
-        ["G62", "11", shipped.strftime("%Y%m%d"), "8", shipped.strftime("%H%M")],
-        ["W27", "M", "UPSN", "UPS GROUND"],
-    ]
-    lines: list[tuple[str, str]] = []
-    for n, segment in enumerate(body):
-        if segment[0] != "LX":
-            continue
-        w01 = body[n + 1]  # W0101 quantity, W0102 unit, W0104 qualifier, W0105 product id
-        serial = f"0614141{isa13:06d}{len(lines) + 1:04d}"
-        sscc = serial + str(sscc_check_digit(serial))
-        segments += [
-            segment,
-            ["MAN", "GM", "00" + sscc],
-            ["W12", "CC", w01[1], w01[1], "0", w01[2], "", w01[4], w01[5]],
-        ]
-        lines.append((segment[1], w01[1]))
-    out = OutInterchange(
-        sender=ic.receiver,
-        receiver=ic.sender,
-        control_number=isa13,
-        version=ic.version,
-        separators=ic.separators,
-        groups=[
-            OutGroup("SW", group.receiver, group.sender, isa13, group.version, [OutTransaction("945", 1, segments)])
-        ],
-    )
-    return write([out], shipped, line_break="\n").encode(), lines
-
-
 # ------------------------------------------------------------------------------------------------ the story
 def _purchase_order(rt: Any, erp: PartnerClient, edi: _Edi) -> tuple[str, str] | None:
     """The ERP puts the PO; the 850 written for the supplier (key, text), None unless exactly one was."""
@@ -408,9 +366,13 @@ def _three_pl(rt: Any, erp: PartnerClient, edi: _Edi) -> bool:
     print(f"  {ORDER} released by the state machine; wrote {sent_940[0]}: ISA13 {ic_940.control_number}")
     for segment in _segments(text_940, "W05", "LX", "W01", "W76"):
         print("    " + "*".join(segment))
-    shipping, picked = _shipping_advice_945(text_940, 947, datetime.now(UTC).replace(second=0, microsecond=0))
-    print("  the 3PL's EDI tool answers with a 945: " + ", ".join(f"line {n}: {q} shipped" for n, q in picked))
-    shipped = edi.drop(THREE_PL, "945-000000947.edi", shipping)
+    from local.simulators.warehouse_edi import shipping_advice_945
+
+    when = datetime.now(UTC).replace(second=0, microsecond=0)
+    ups = ("UPSN", "UPS GROUND")
+    advice = shipping_advice_945(text_940, 947, when, ship_from=("ACME EAST DC", LOCATION), carrier=ups)
+    print("  the 3PL's EDI tool answers with a 945: " + ", ".join(f"line {n}: {q} shipped" for n, q in advice.lines))
+    shipped = edi.drop(THREE_PL, "945-000000947.edi", advice.text.encode())
     _report(shipped, edi.outbound(THREE_PL))
     status = _wait(rt, f"{ORDER} past its pick", lambda: _order_status(erp, ORDER, "awaiting_dispatch"))
     print(f"  GET /v1/orders/{ORDER}: fulfillment {status} (picked; shipment-ready sent, waiting for dispatch)")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from cli.local_session import emf_totals
+from local.simulators.warehouse_edi import shipping_advice_945
 from shared.adapters.x12 import read
 from shared.adapters.x12.documents import order_alias, order_release_940
 from shared.aws.bus import publish
@@ -20,7 +21,6 @@ from shared.aws.edi_store import AliasTaken, DocumentSent, EdiStore, GroupSent, 
 from shared.canonical.envelope import Envelope
 from shared.canonical.fulfillment import OrderReleased
 from shared.canonical.partner import EdiSettings
-from tests.flows.edi_945 import shipping_advice_945
 from tests.flows.edi_fixtures import segments
 from tests.flows.order_flow_fixtures import count_stock, place_order, wait_for_waiting
 
@@ -87,7 +87,7 @@ def test_a_shopify_length_order_gets_a_940_with_its_alias_and_the_945_echoing_th
     assert store.aliased_order("another-3pl", alias) is None  # kept per partner
 
     shipped = datetime.now(UTC).replace(second=0, microsecond=0)
-    text_945 = shipping_advice_945(text_940, 945, shipped)
+    text_945 = shipping_advice_945(text_940, 945, shipped).text
     assert f"W06*F*{alias}*" in text_945 and "N9*" not in text_945  # the alias alone names the order
     inbound = drop(rt, "945-000000945.edi", text_945)
 
@@ -109,7 +109,7 @@ def test_a_945_naming_an_alias_nobody_issued_is_refused_in_its_997(rt, cli, ware
          "callback": "https://api.example/v1/orders/shopify-main.1000000000000000001/pick-complete"}
     )  # fmt: skip
     text_940 = order_release_940(never_sent, profile, interchange=1, group=1, set_=1, when=datetime.now(UTC))
-    inbound = drop(rt, "945-000000946.edi", shipping_advice_945(text_940, 946, datetime.now(UTC)))
+    inbound = drop(rt, "945-000000946.edi", shipping_advice_945(text_940, 946, datetime.now(UTC)).text)
 
     done = processed(captured_events, inbound)
     assert done["status"] == "rejected"

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from local.simulators.warehouse_edi import shipping_advice_945
 from shared.adapters.x12 import read
 from shared.adapters.x12.canonical import SHIPPING_ADVICE, SHIPPING_ADVICE_BY_ALIAS, MappingError, to_canonical
 from shared.adapters.x12.documents import (
@@ -22,7 +23,6 @@ from shared.adapters.x12.documents import (
 from shared.api.fulfillment_models import PickCompleteRequest
 from shared.canonical.fulfillment import OrderReleased
 from shared.canonical.partner import EdiSettings
-from tests.flows.edi_945 import shipping_advice_945
 
 SHOPIFY = "shopify-main.820982911946154508"  # 31 characters, as the Shopify adapter names orders
 WHEN = datetime(2026, 3, 2, 14, 7, tzinfo=UTC)
@@ -122,7 +122,7 @@ def _mapped_945(text_945: str) -> Any:
 
 def test_the_945_echoing_only_the_alias_is_left_for_the_gateway_to_resolve() -> None:
     text_940 = order_release_940(release(SHOPIFY), profile(), when=WHEN, **NUMBERS)
-    mapped = _mapped_945(shipping_advice_945(text_940, 945, WHEN))
+    mapped = _mapped_945(shipping_advice_945(text_940, 945, WHEN).text)
     assert (mapped.kind, mapped.reference) == (SHIPPING_ADVICE_BY_ALIAS, order_alias(SHOPIFY))
     assert isinstance(mapped.request, PickCompleteRequest)
     assert [(x.line, x.quantity) for x in mapped.request.lines or []] == [(1, 5), (2, 1)]
@@ -131,20 +131,20 @@ def test_the_945_echoing_only_the_alias_is_left_for_the_gateway_to_resolve() -> 
 @pytest.mark.parametrize("gs_version", ["004010", "005010"])
 def test_the_945_echoing_the_n9_names_the_order_itself(gs_version: str) -> None:
     text_940 = order_release_940(release(SHOPIFY), profile(gs_version=gs_version), when=WHEN, **NUMBERS)
-    mapped = _mapped_945(shipping_advice_945(text_940, 945, WHEN, echo_n9=True))
+    mapped = _mapped_945(shipping_advice_945(text_940, 945, WHEN, echo_n9=True).text)
     assert (mapped.kind, mapped.reference) == (SHIPPING_ADVICE, SHOPIFY)
 
 
 def test_a_945_for_an_id_that_fits_names_it_in_w0602_as_before() -> None:
     text_940 = order_release_940(release("SO-2001"), profile(), when=WHEN, **NUMBERS)
-    mapped = _mapped_945(shipping_advice_945(text_940, 945, WHEN, echo_n9=True))
+    mapped = _mapped_945(shipping_advice_945(text_940, 945, WHEN, echo_n9=True).text)
     assert (mapped.kind, mapped.reference) == (SHIPPING_ADVICE, "SO-2001")
 
 
 def test_a_945_whose_n9_oq_names_another_order_than_w0602_is_refused() -> None:
     text_940 = order_release_940(release(SHOPIFY), profile(), when=WHEN, **NUMBERS)
     other = order_alias("shopify-main.1")
-    error = _mapped_945(shipping_advice_945(text_940, 945, WHEN, echo_n9=True, w0602=other)).request
+    error = _mapped_945(shipping_advice_945(text_940, 945, WHEN, echo_n9=True, w0602=other).text).request
     assert isinstance(error, MappingError)
     assert (error.segment, error.element, error.position) == ("N9", "N903", 5)
     assert f"N9 OQ '{SHOPIFY}' is another order than W0602 '{other}'" in error.reason
