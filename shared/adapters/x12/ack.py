@@ -21,8 +21,8 @@ A segment outside any set inside a group leaves the sets as they are and makes t
 **Application ids** (`application_ids`: the GS02/GS03 the partner's profile expects, its GS id and ours). A group from
 another application sender (GS02) or to another application receiver (GS03) is rejected whole: AK9 R, AK904 = 0,
 AK905.. 7 (Invalid Application Sender's Code) and/or 8 (Invalid Application Receiver's Code); its sets' AK5 stay as
-their own envelopes make them, as for the GE codes above. Element 716 defines 7 and 8 from release 005040 on (004010 and 005010 have
-no code for it: those translators read 7/8 as an unknown code of a rejected group, which is what it is).
+their own envelopes make them, as for the GE codes above. Element 716 defines 7 and 8 from release 005040 on (004010
+and 005010 have no code for it: their translators read 7/8 as an unknown code of a rejected group, which it is).
 
 **Sets the gateway refuses.** `rejections` maps (ISA13, GS06, ST02) to an element 718 code the caller gives a set
 the reader read well: `NOT_SUPPORTED` (1, transaction set not supported: the partner's profile does not list it) or
