@@ -328,7 +328,7 @@ def test_a_945_completes_the_pick_of_a_released_order_and_a_214_adds_the_carrier
 
 
 # ----------------------------------------------------------------------------------------------------- 810
-def test_an_810_is_kept_as_an_invoice_a_set_outside_the_profile_is_ak5_r_1_and_a_business_refusal_is_listed(
+def test_an_810_is_kept_as_an_invoice_a_group_of_other_application_ids_is_ak9_r_7_8_and_a_business_refusal_is_listed(
     world, acme
 ):
     world.trading_partner(
@@ -355,16 +355,18 @@ def test_an_810_is_kept_as_an_invoice_a_set_outside_the_profile_is_ak5_r_1_and_a
     assert outcomes == [
         ("810", "1", "accepted", "A99999-01"),
         ("810", "1", "rejected", "A99999-04"),  # no such PO: a business refusal, not a 997 matter
-        ("850", "165", "rejected", None),  # not in the profile
+        ("850", "165", "rejected", None),  # its group is from and to other applications (GS02/GS03)
     ]
     assert done["sets"][1]["reason"].startswith("unknown-purchase-order")
-    assert "not in the partner's profile" in done["sets"][2]["reason"]
+    gs02 = "GS02 (application sender) of group 165 is '9994935230'; the partner's profile says 'SENDERDEPT' (AK9 R 7)"
+    assert done["sets"][2]["reason"].startswith(gs02) and "GS03 (application receiver)" in done["sets"][2]["reason"]
+    assert done["reason"].startswith(gs02)
     (invoice,) = [e["data"]["invoice"] for e in world.tap.events("supplier_invoice.received")]
     assert (invoice["po_number"], invoice["invoice_id"]) == ("A99999-01", "00001")
     (ack,) = _acks(world, "snacks-edi", "997")
     assert _ak(ack, "AK1") == [["AK1", "IN", "1"], ["AK1", "PO", "165"]]
-    assert _ak(ack, "AK5") == [["AK5", "A"], ["AK5", "A"], ["AK5", "R", "1"]]
-    assert _ak(ack, "AK9") == [["AK9", "A", "2", "2", "2"], ["AK9", "R", "1", "1", "0"]]
+    assert _ak(ack, "AK5") == [["AK5", "A"], ["AK5", "A"], ["AK5", "A"]]  # the 850's own envelope is right
+    assert _ak(ack, "AK9") == [["AK9", "A", "2", "2", "2"], ["AK9", "R", "1", "1", "0", "7", "8"]]
 
 
 # ----------------------------------------------------------------------------------------------------- 997

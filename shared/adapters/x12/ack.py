@@ -18,6 +18,12 @@ lists of the X12 dictionaries (e.g. stedi.com/edi/x12-004010/element/718 and ...
 
 A segment outside any set inside a group leaves the sets as they are and makes the group E (no code fits it).
 
+**Application ids** (`application_ids`: the GS02/GS03 the partner's profile expects, its GS id and ours). A group from
+another application sender (GS02) or to another application receiver (GS03) is rejected whole: AK9 R, AK904 = 0,
+AK905.. 7 (Invalid Application Sender's Code) and/or 8 (Invalid Application Receiver's Code); its sets' AK5 stay as
+their own envelopes make them, as for the GE codes above. Element 716 defines 7 and 8 from release 005040 on (004010
+and 005010 have no code for it: their translators read 7/8 as an unknown code of a rejected group, which it is).
+
 **Sets the gateway refuses.** `rejections` maps (ISA13, GS06, ST02) to an element 718 code the caller gives a set
 the reader read well: `NOT_SUPPORTED` (1, transaction set not supported: the partner's profile does not list it) or
 `SEGMENTS_IN_ERROR` (5, one or more segments in error: the set did not map). Such a set gets AK5 R with that code
@@ -34,6 +40,15 @@ the 997 says why: TA105 025.
 **TA1** (`write_ta1`): an interchange holding only `TA1*<ISA13>*<ISA09>*<ISA10>*<A|E|R>*<note>` (IEA01 = 0), for an
 interchange refused as a whole: its sender, receiver or test indicator is not the profile's, or it is a duplicate.
 The note codes are X12 element I18 (TA105; stedi.com/edi/x12-004010/element/I18; the `NOTE_*` constants).
+
+**IEA errors** (`trailer_note`). TA104 says whether the sender must send the data again: E ("accepted, but errors
+are noted: the sender must not resend this data") when the IEA is there but lies, R when it is missing:
+- 001 IEA02 is not ISA13 (I18: "the value from the header is used in the acknowledgment") and 021 IEA01 is not the
+  number of groups read: the interchange came whole from ISA to IEA, and each group is guarded by its own GS/GE and
+  judged by its own 997, so the groups stand as their 997s say. R would ask for a resend of groups already taken.
+- 023 (improper, premature end of file) when the data or the next ISA comes before any IEA: the interchange may be
+  cut, so none of it is taken (no 997) and the sender sends it again whole.
+Both are what common translators do (BizTalk's and ediFabric's TA1 tables: 001 E, 021 E, 023 R).
 
 **Direction and numbers.** A 997 or TA1 goes back from the receiver to the sender: ISA05/06 and ISA07/08 swapped,
 GS02/GS03 swapped, the inbound ISA12, separators and test flag kept, ISA14 0. One 997 interchange per inbound
@@ -53,6 +68,9 @@ from shared.adapters.x12.model import (
     GE_CONTROL_NUMBER,
     GE_MISSING,
     GE_TRANSACTION_COUNT,
+    IEA_CONTROL_NUMBER,
+    IEA_GROUP_COUNT,
+    IEA_MISSING,
     OUTSIDE_ENVELOPE,
     SE_CONTROL_NUMBER,
     SE_MISSING,
@@ -73,6 +91,9 @@ GROUP_CODES = {GE_MISSING: "3", GE_CONTROL_NUMBER: "4", GE_TRANSACTION_COUNT: "5
 # AK502..AK506 (element 718) for sets the gateway refuses (`rejections`).
 NOT_SUPPORTED = "1"  # Transaction Set Not Supported
 SEGMENTS_IN_ERROR = "5"  # One or More Segments in Error
+# AK905..AK909 (element 716, from release 005040 on) for a group whose GS02/GS03 is not the profile's.
+INVALID_SENDER = "7"  # Invalid Application Sender's Code (GS02)
+INVALID_RECEIVER = "8"  # Invalid Application Receiver's Code (GS03)
 _MAX_CODES = 5  # AK502..AK506, AK905..AK909
 _AK103_FROM = "005010"  # AK103 (the GS08 acknowledged) is defined in the 997 from release 005010 on
 
@@ -86,10 +107,21 @@ NOTE_RECEIVER_QUALIFIER = "007"  # Invalid Interchange ID Qualifier for Receiver
 NOTE_RECEIVER = "008"
 NOTE_TEST_INDICATOR = "020"  # Invalid Test Indicator Value (ISA15)
 NOTE_DUPLICATE = "025"  # Duplicate Interchange Control Number (ISA13)
+NOTE_CONTROL_NUMBERS = "001"  # The Interchange Control Numbers in the Header and Trailer Do Not Match (IEA02)
+NOTE_GROUP_COUNT = "021"  # Invalid Number of Included Groups Value (IEA01)
+NOTE_END_OF_FILE = "023"  # Improper (Premature) End-of-File (Transmission): no IEA
+# The reader's IEA errors -> (TA104, TA105); see "IEA errors" above. R before E when an interchange has several.
+TRAILER_NOTES = {
+    IEA_MISSING: ("R", NOTE_END_OF_FILE),
+    IEA_CONTROL_NUMBER: ("E", NOTE_CONTROL_NUMBERS),
+    IEA_GROUP_COUNT: ("E", NOTE_GROUP_COUNT),
+}
 TA1_STATUSES = ("A", "E", "R")  # TA104 (element I17): accepted, accepted with errors, rejected
 
 # (ISA13, GS06, ST02) of a set read -> the element 718 code it is refused with.
 Rejections = Mapping[tuple[str, str, str], str]
+# The application ids a group must carry: (GS02, GS03), i.e. the partner's GS id and ours.
+ApplicationIds = tuple[str, str]
 
 # Asked for the next ISA13, GS06 or ST02 of the 997s and TA1s ("ISA", "GS", "ST").
 ControlNumbers = Callable[[str], int]
@@ -139,11 +171,13 @@ def judge(
     *,
     rejected: Mapping[str, str] | None = None,
     duplicate: bool = False,
+    application_ids: ApplicationIds | None = None,
 ) -> GroupAck:
     """The verdict on one group from the envelope errors that concern it (see `errors_by_owner`), the sets the
-    caller refuses (`rejected`: ST02 -> element 718 code) and whether its interchange is a duplicate."""
+    caller refuses (`rejected`: ST02 -> element 718 code), whether its interchange is a duplicate and the GS02/GS03
+    it must carry (`application_ids`)."""
     set_codes: dict[int, list[str]] = {}
-    group_codes: list[str] = []
+    group_codes: list[str] = [code for code, _ in application_id_errors(group, application_ids)]
     noted = False
     for error in errors:
         if error.kind in SET_CODES and error.transaction is not None:
@@ -191,22 +225,69 @@ def judge(
 
 
 def acknowledge(
-    result: ParseResult, *, rejections: Rejections | None = None, duplicate: bool = False
+    result: ParseResult,
+    *,
+    rejections: Rejections | None = None,
+    duplicate: bool = False,
+    application_ids: ApplicationIds | None = None,
 ) -> list[tuple[Interchange, list[GroupAck]]]:
     """The verdicts for every group of every interchange read, in file order (`duplicate`: every interchange of
-    `result` is one)."""
-    return _verdicts(result, result.interchanges, rejections, duplicate)
+    `result` is one; `application_ids`: the GS02/GS03 every group must carry)."""
+    return _verdicts(result, result.interchanges, rejections, duplicate, application_ids)
 
 
 def _verdicts(
-    result: ParseResult, interchanges: Sequence[Interchange], rejections: Rejections | None, duplicate: bool
+    result: ParseResult,
+    interchanges: Sequence[Interchange],
+    rejections: Rejections | None,
+    duplicate: bool,
+    application_ids: ApplicationIds | None,
 ) -> list[tuple[Interchange, list[GroupAck]]]:
     owned = errors_by_owner(result)
     refused = _rejections_by_group(result, rejections or {})
     return [
-        (ic, [judge(g, owned.get(id(g), []), rejected=refused.get(id(g)), duplicate=duplicate) for g in ic.groups])
+        (
+            ic,
+            [
+                judge(
+                    g,
+                    owned.get(id(g), []),
+                    rejected=refused.get(id(g)),
+                    duplicate=duplicate,
+                    application_ids=application_ids,
+                )
+                for g in ic.groups
+            ],
+        )
         for ic in interchanges
     ]
+
+
+def application_id_errors(group: Group, expected: ApplicationIds | None) -> list[tuple[str, str]]:
+    """(element 716 code, sentence) for each of GS02/GS03 that is not the one `expected` (none when not given).
+    Compared without surrounding spaces, case and all, as the ISA ids are."""
+    if expected is None:
+        return []
+    checks = (
+        (group.sender, expected[0], INVALID_SENDER, "GS02 (application sender)"),
+        (group.receiver, expected[1], INVALID_RECEIVER, "GS03 (application receiver)"),
+    )
+    return [
+        (code, f"{what} of group {group.control_number} is '{got}'; the partner's profile says '{want}' (AK9 R {code})")
+        for got, want, code, what in checks
+        if got.strip() != want.strip()
+    ]
+
+
+def trailer_note(errors: Iterable[EnvelopeError]) -> tuple[str, str, list[EnvelopeError]] | None:
+    """The TA1 (TA104, TA105) for the IEA errors among `errors` (one interchange's), and those errors; None when
+    its IEA is right. A TA1 names one note: R before E, else the first in file order."""
+    found = [e for e in errors if e.kind in TRAILER_NOTES]
+    if not found:
+        return None
+    first = min(found, key=lambda e: (TRAILER_NOTES[e.kind][0] != "R", e.segment))
+    status, note = TRAILER_NOTES[first.kind]
+    return status, note, found
 
 
 def errors_by_owner(result: ParseResult) -> dict[int, list[EnvelopeError]]:
@@ -273,6 +354,7 @@ def ack_interchanges(
     interchange: Interchange | None = None,
     rejections: Rejections | None = None,
     duplicate: bool = False,
+    application_ids: ApplicationIds | None = None,
 ) -> list[OutInterchange]:
     """The 997 interchanges: one per inbound interchange that has groups (only `interchange`'s when given, which
     must be one of `result.interchanges`), from its receiver back to its sender."""
@@ -283,7 +365,7 @@ def ack_interchanges(
     else:
         raise ValueError(f"interchange {interchange.control_number} is not one of the result's")
     out = []
-    for ic, acks in _verdicts(result, chosen, rejections, duplicate):
+    for ic, acks in _verdicts(result, chosen, rejections, duplicate, application_ids):
         if not acks:
             continue
         groups = [
@@ -309,10 +391,18 @@ def write_acks(
     interchange: Interchange | None = None,
     rejections: Rejections | None = None,
     duplicate: bool = False,
+    application_ids: ApplicationIds | None = None,
     line_break: str = "",
 ) -> str:
     """The 997 interchanges for `result` (or for its `interchange` only) as X12 text; "" when there is no group."""
-    acks = ack_interchanges(result, numbers, interchange=interchange, rejections=rejections, duplicate=duplicate)
+    acks = ack_interchanges(
+        result,
+        numbers,
+        interchange=interchange,
+        rejections=rejections,
+        duplicate=duplicate,
+        application_ids=application_ids,
+    )
     return write(acks, when, line_break=line_break)
 
 

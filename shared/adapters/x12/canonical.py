@@ -4,7 +4,7 @@ flow exactly like an API partner. Pure: no AWS, no HTTP.
 `to_canonical(result)` gives one `Mapped` per request: a 855 becomes one `AcknowledgmentRequest` (for the PO in
 BAK03), a 856 one `ShipNoticeRequest` per order level (HL O, the PO in PRF01), an 850 one `OrderRequest`, an 810 one
 `SupplierInvoiceRequest` (the PO in BIG04), an 846 one `SnapshotRequest` (for its location), a 945 one
-`PickCompleteRequest` (the order in W0602), a 214 one `TrackingEvent` per shipment status (AT7) and a 997 one
+`PickCompleteRequest` (the order in W0602), a 214 one `TrackingEvent` per shipment status (AT7) and a 997 or 999 one
 `FunctionalAck` (the group it acknowledges). A set that cannot be mapped gives a `MappingError` naming the set
 (ST02), the segment, its position in the file and the reason. Product ids are taken as the SKU as they are: the API
 path resolves cross-references (GTIN, vendor part numbers) later.
@@ -94,7 +94,7 @@ SHIPPING_ADVICE = "shipping_advice"  # 945 -> PickCompleteRequest, reference = o
 # gateway resolves through the EDI table into a SHIPPING_ADVICE.
 SHIPPING_ADVICE_BY_ALIAS = "shipping_advice_by_alias"
 CARRIER_MILESTONE = "carrier_milestone"  # 214 -> TrackingEvent, reference = tracking number
-FUNCTIONAL_ACK = "functional_ack"  # 997 -> FunctionalAck, reference = the group control number acknowledged
+FUNCTIONAL_ACK = "functional_ack"  # 997/999 -> FunctionalAck, reference = the group control number acknowledged
 
 # 810: IT105 price bases that are not "per IT103 unit" (element 639) and would need a division the model cannot say.
 PRICE_PER_MANY = {"HP": "hundred", "TP": "thousand"}
@@ -206,7 +206,7 @@ SEASONAL_TIME_CODES: dict[str, tuple[float, float]] = {  # (standard, daylight)
 }
 LOCAL_TIME = "LT"
 
-# 997: AK901 / AK501 acknowledgment codes (element 715 / 717) -> the verdict `EdiStore.record_ack` keeps.
+# 997/999: AK901 / AK501 (IK501) acknowledgment codes (element 715 / 717) -> the verdict `EdiStore.record_ack` keeps.
 GROUP_VERDICTS = {
     "A": "accepted",
     "E": "accepted",  # accepted, but errors were noted
@@ -222,23 +222,30 @@ AckVerdict = Literal["accepted", "partially_accepted", "rejected"]
 
 
 class AcknowledgedSet(BaseModel):
-    """One AK2 loop: a set the partner acknowledged, its verdict (AK501) and the syntax errors it reports."""
+    """One AK2 loop: a set the partner acknowledged, its verdict (AK501, or IK501 in a 999) and the errors it
+    reports."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     set_id: str = Field(description="AK201: the set acknowledged, e.g. 850.")
     control_number: str = Field(description="AK202: its ST02.")
-    status: Literal["accepted", "rejected"] = Field(description="AK501 (E, accepted with errors: accepted).")
-    code: str = Field(description="AK501 as written (A, E, M, R, W, X).")
-    codes: list[str] = Field(default_factory=list, description="AK502-AK506: the set's syntax error codes.")
-    errors: list[str] = Field(default_factory=list, description="AK3/AK4 segment and element errors, as sentences.")
+    status: Literal["accepted", "rejected"] = Field(description="AK501/IK501 (E, accepted with errors: accepted).")
+    code: str = Field(description="AK501/IK501 as written (A, E, M, R, W, X).")
+    codes: list[str] = Field(
+        default_factory=list, description="AK502-AK506 (element 718) or IK502-IK506 (element 618): the set's codes."
+    )
+    errors: list[str] = Field(
+        default_factory=list, description="AK3/AK4 or IK3/IK4 (and CTX) segment and element errors, as sentences."
+    )
 
 
 class FunctionalAck(BaseModel):
-    """A partner's 997 for a functional group we sent (an 850 or 940 group): its verdict and the sets it names."""
+    """A partner's 997 (or 999, the implementation acknowledgment of 005010X231) for a functional group we sent (an
+    850 or 940 group): its verdict and the sets it names."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    acknowledgment: Literal["997", "999"] = Field(default="997", description="ST01 of the set it came in.")
     functional_id: str = Field(description="AK101: GS01 of the group acknowledged, e.g. PO.")
     group_control_number: str = Field(description="AK102: GS06 of the group acknowledged.")
     version: str | None = Field(default=None, description="AK103 (from release 005010 on): GS08 of the group.")
@@ -252,10 +259,11 @@ class FunctionalAck(BaseModel):
 
     def detail(self) -> str:
         """One line for the record of the group sent (`EdiStore.record_ack`): the verdict and what was refused."""
+        trailer = _ACK_SEGMENTS[self.acknowledgment][2]
         parts = [f"AK9 {self.code}{_listed(self.codes)}"]
         for s in self.sets:
             if s.code != "A":
-                parts.append(f"{s.set_id} {s.control_number}: AK5 {s.code}{_listed(s.codes)}")
+                parts.append(f"{s.set_id} {s.control_number}: {trailer} {s.code}{_listed(s.codes)}")
                 parts.extend(s.errors)
         return "; ".join(parts)[:1000]
 
@@ -365,8 +373,8 @@ def _map_set(
             return [_shipping_advice(segments, tx)]  # its kind says whether W0602 is an alias
         elif tx.set_id == "214":
             pairs = list(_milestones(segments, tx, group))
-        elif tx.set_id == "997":
-            pairs = [_functional_ack(segments, tx)]
+        elif tx.set_id in _ACK_SEGMENTS:
+            pairs = [_functional_ack(segments, tx, interchange.separators.component)]
         else:
             reason = f"transaction set {tx.set_id} is not mapped to a canonical request"
             raise _Refused("ST", tx.position, reason, "ST01")
@@ -385,6 +393,7 @@ _KINDS = {
     "945": SHIPPING_ADVICE,
     "214": CARRIER_MILESTONE,
     "997": FUNCTIONAL_ACK,
+    "999": FUNCTIONAL_ACK,
 }
 
 
@@ -1146,8 +1155,11 @@ def _sunday(year: int, month: int, nth: int) -> date:
     return last - timedelta(days=(last.weekday() + 1) % 7)
 
 
-# -------------------------------------------------------------------------------------------------- 997
-# AK304 (element 720) and AK403 (element 723) error codes, named in `AcknowledgedSet.errors`.
+# ---------------------------------------------------------------------------------------------- 997 / 999
+# A 997 and a 999 (005010X231) share AK1, AK2 and AK9; a set's errors and verdict are AK3/AK4/AK5 in the one and
+# IK3/IK4/IK5 (with CTX context segments) in the other: (segment note, element note, set response trailer).
+_ACK_SEGMENTS = {"997": ("AK3", "AK4", "AK5"), "999": ("IK3", "IK4", "IK5")}
+# AK304 (element 720) and IK304 (element 620: the same codes, plus the I-codes of an implementation guide).
 SEGMENT_ERRORS = {
     "1": "unrecognized segment id",
     "2": "unexpected segment",
@@ -1157,7 +1169,13 @@ SEGMENT_ERRORS = {
     "6": "segment not in defined transaction set",
     "7": "segment not in proper sequence",
     "8": "segment has data element errors",
+    "I4": 'implementation "not used" segment present',
+    "I6": "implementation dependent segment missing",
+    "I7": "implementation loop occurs under minimum times",
+    "I8": "implementation segment below minimum use",
+    "I9": 'implementation dependent "not used" segment present',
 }
+# AK403 (element 723) and IK403 (element 621: the same codes, plus 12, 13 and the implementation I-codes).
 ELEMENT_ERRORS = {
     "1": "mandatory data element missing",
     "2": "conditional required data element missing",
@@ -1169,11 +1187,21 @@ ELEMENT_ERRORS = {
     "8": "invalid date",
     "9": "invalid time",
     "10": "exclusion condition violated",
+    "12": "too many repetitions",
+    "13": "too many components",
+    "I6": "code value not used in implementation",
+    "I9": "implementation dependent data element missing",
+    "I10": 'implementation "not used" data element present',
+    "I11": "implementation too few repetitions",
+    "I12": "implementation pattern match failure",
+    "I13": 'implementation dependent "not used" data element present',
 }
 
 
-def _functional_ack(segments: list[_Seg], tx: Transaction) -> tuple[str, FunctionalAck]:
-    """AK1 (the group acknowledged), each AK2 loop (AK3/AK4 errors, AK5 verdict), AK9 (the group's verdict)."""
+def _functional_ack(segments: list[_Seg], tx: Transaction, component: str) -> tuple[str, FunctionalAck]:
+    """AK1 (the group acknowledged), each AK2 loop (its segment and element errors, its verdict), AK9 (the
+    group's verdict). `component` is the interchange's component separator (AK401/IK401 and CTX01 are composites)."""
+    segment_note, element_note, trailer = _ACK_SEGMENTS[tx.set_id]
     ak1 = _first(segments, "AK1", tx, "functional group response header")
     group_control_number = ak1.need(2, "the group control number acknowledged")
     ak9 = _first(segments, "AK9", tx, "functional group response trailer")
@@ -1186,21 +1214,25 @@ def _functional_ack(segments: list[_Seg], tx: Transaction) -> tuple[str, Functio
     for s in segments:
         if s.id == "AK2":
             if ak2 is not None:
-                raise _Refused("AK2", ak2.position, "the set response has no AK5 (its verdict)")
+                raise _Refused("AK2", ak2.position, f"the set response has no {trailer} (its verdict)")
             ak2, errors = s, []
-        elif s.id == "AK3" and ak2 is not None:
+        elif s.id == segment_note and ak2 is not None:
             loop = f" in loop {s.el(3)}" if s.el(3) else ""
             errors.append(f"segment {s.el(1)} at position {s.el(2)}{loop}: {_named(s.el(4), SEGMENT_ERRORS)}")
-        elif s.id == "AK4" and ak2 is not None:
+        elif s.id == element_note and ak2 is not None:
             bad = f": '{s.el(4)}'" if s.el(4) else ""
             ref = f" (data element {s.el(2)})" if s.el(2) else ""
-            errors.append(f"element {s.el(1)}{ref}: {_named(s.el(3), ELEMENT_ERRORS)}{bad}")
-        elif s.id == "AK5":
+            errors.append(f"{_element_position(s.el(1), component)}{ref}: {_named(s.el(3), ELEMENT_ERRORS)}{bad}")
+        elif s.id == "CTX" and ak2 is not None and errors and tx.set_id == "999":
+            context = " ".join(part for part in s.el(1).split(component) if part)
+            errors[-1] += f" (context: {context})" if context else ""
+        elif s.id == trailer:
             if ak2 is None:
-                raise _Refused("AK5", s.position, "AK5 without the AK2 (the set) it answers")
+                raise _Refused(trailer, s.position, f"{trailer} without the AK2 (the set) it answers")
             verdict = s.need(1, "the set acknowledgment code")
             if verdict not in SET_VERDICTS:
-                raise _Refused("AK5", s.position, f"acknowledgment code '{verdict}' is not an X12 one", "AK501")
+                reason = f"acknowledgment code '{verdict}' is not an X12 one"
+                raise _Refused(trailer, s.position, reason, f"{trailer}01")
             data = {
                 "set_id": ak2.need(1, "the set id acknowledged"),
                 "control_number": ak2.need(2, "the set control number acknowledged"),
@@ -1212,8 +1244,9 @@ def _functional_ack(segments: list[_Seg], tx: Transaction) -> tuple[str, Functio
             sets.append(_validated(AcknowledgedSet, data, ak2))
             ak2 = None
     if ak2 is not None:
-        raise _Refused("AK2", ak2.position, "the set response has no AK5 (its verdict)")
+        raise _Refused("AK2", ak2.position, f"the set response has no {trailer} (its verdict)")
     data = {
+        "acknowledgment": tx.set_id,
         "functional_id": ak1.need(1, "the functional identifier acknowledged"),
         "group_control_number": group_control_number,
         "version": ak1.el(3) or None,
@@ -1226,6 +1259,14 @@ def _functional_ack(segments: list[_Seg], tx: Transaction) -> tuple[str, Functio
         "sets": sets,
     }
     return group_control_number, _validated(FunctionalAck, data, ak1)
+
+
+def _element_position(value: str, component: str) -> str:
+    """AK401/IK401 (composite C030: element position, component position, repetition) as words."""
+    parts = [*value.split(component), "", ""]
+    where = f"element {parts[0]}"
+    where += f", component {parts[1]}" if parts[1] else ""
+    return where + (f", repetition {parts[2]}" if parts[2] else "")
 
 
 def _listed(codes: list[str]) -> str:

@@ -12,6 +12,10 @@ retry writes none twice), and the services are idempotent on the set's document 
 Acknowledgment keys: `outbound/<partner>/<inbound ISA13, 9 digits>-<8 hex of the inbound object key>-997.x12` and
 `...-TA1.x12`. They are known before any control number is allocated (a retry looks them up), and a duplicate
 ISA13 from another file never overwrites the first file's 997.
+
+Envelope checks against the profile: the ISA's sender, receiver and test flag (TA1 R, nothing else), each group's
+GS02/GS03 (the group rejected whole: AK9 R 7/8). The IEA: missing, TA1 R 023 and nothing else (not claimed: the
+sender sends it again whole); lying (IEA01, IEA02), TA1 E 021/001 beside the 997 (see shared/adapters/x12/ack.py).
 """
 
 from __future__ import annotations
@@ -42,7 +46,9 @@ if TYPE_CHECKING:
 
 _EVENT_NAMESPACE = uuid.UUID("6f1d2c8e-3b7a-4e55-9a0c-2d4e8b1f7a93")
 FINISHED = frozenset({"accepted", "partially_accepted", "rejected"})
-FUNCTIONAL_ACK_GROUP = "FA"  # GS01 of a group of 997s
+FUNCTIONAL_ACK_GROUP = "FA"  # GS01 of a group of 997s (and of 999s)
+FUNCTIONAL_ACK_SET = "997"
+IMPLEMENTATION_ACK = "999"
 # An event stays well under EventBridge's 256 KB: sets past this many bytes of the event are counted, not listed.
 MAX_EVENT_SET_BYTES = 150_000
 MAX_REASON = 1000
@@ -178,7 +184,8 @@ class EdiGateway:
         if not result.interchanges:
             reason = result.errors[0].message if result.errors else "no interchange (ISA) in the file"
             return self._refused(partner.partner_id, object_key, f"unreadable X12: {reason}", received_at)
-        verdicts = {id(ic): acks for ic, acks in x12_ack.acknowledge(result)}
+        ids = (profile.gs_id, profile.our_gs_id)
+        verdicts = {id(ic): acks for ic, acks in x12_ack.acknowledge(result, application_ids=ids)}
         owned = x12_ack.errors_by_owner(result)
         receipts = tuple(
             self._interchange(
@@ -205,7 +212,13 @@ class EdiGateway:
         _count("EdiInterchanges")
         note, why = _envelope_refusal(ic, inbound.profile)
         if note is not None:  # step 3: not the profile's sender, receiver or test flag: TA1 R and nothing else
-            keys = self._write_acks(inbound, ta1=note, fresh=False)
+            keys = self._write_acks(inbound, ta1=("R", note), with_997=False, fresh=False)
+            return self._finish(inbound, "rejected", why, [], keys, claimed=False)
+        trailer = x12_ack.trailer_note(_trailer_errors(inbound))
+        iea = "; ".join(e.message for e in trailer[2]) if trailer else ""
+        if trailer is not None and trailer[0] == "R":  # no IEA: maybe cut; TA1 R 023, nothing taken, not claimed
+            why = f"{iea} (TA1 R {trailer[1]}: send the interchange again whole)"
+            keys = self._write_acks(inbound, ta1=trailer[:2], with_997=False, fresh=False)
             return self._finish(inbound, "rejected", why, [], keys, claimed=False)
 
         claim = self.store.claim_interchange(
@@ -232,7 +245,7 @@ class EdiGateway:
                 for tx in g.transactions
             ]
             _count("EdiDuplicate")
-            keys = self._write_acks(inbound, ta1=x12_ack.NOTE_DUPLICATE, duplicate=True, fresh=False)
+            keys = self._write_acks(inbound, ta1=("R", x12_ack.NOTE_DUPLICATE), duplicate=True, fresh=False)
             return self._finish(inbound, "duplicate", why, sets, keys, claimed=False)
         if claim.outcome == "same_object" and claim.status in FINISHED:
             logger.info("interchange processed before (the same file again)", extra={"status": claim.status})
@@ -247,7 +260,9 @@ class EdiGateway:
         rejections = {
             (ic.control_number, j.group.control_number, j.tx.control_number): j.code for j in judged if j.code
         }
-        keys = self._write_acks(inbound, rejections=rejections, fresh=claim.outcome == "new")
+        # an IEA that lies (IEA01, IEA02): TA1 E beside the 997; the groups stand as their 997 says
+        ta1 = (trailer[0], trailer[1]) if trailer is not None else None
+        keys = self._write_acks(inbound, ta1=ta1, rejections=rejections, fresh=claim.outcome == "new")
 
         # step 5: each accepted set to its flow
         sets: list[InterchangeSet] = []
@@ -270,8 +285,15 @@ class EdiGateway:
         _count("EdiSetAccepted", sum(1 for s in sets if s.outcome in ("accepted", "duplicate")))
         _count("EdiSetRejected", sum(1 for s in sets if s.outcome in ("rejected", "not_mapped")))
         status = _status(sets)
-        iea = [e.message for e in inbound.result.errors if e.kind.startswith("iea_") and _within(e, inbound)]
-        return self._finish(inbound, status, "; ".join(iea) or None, sets, keys, claimed=True)
+        refused_groups = [
+            why for g in ic.groups for _, why in x12_ack.application_id_errors(g, inbound.application_ids)
+        ]
+        if refused_groups and status == "accepted":  # a group without sets refused: not all was taken
+            status = "partially_accepted" if sets else "rejected"
+        if trailer is not None:
+            iea = f"{iea} (TA1 {trailer[0]} {trailer[1]})"
+        reason = "; ".join(x for x in (*refused_groups, iea) if x) or None
+        return self._finish(inbound, status, reason, sets, keys, claimed=True)
 
     def _judge(
         self, inbound: _Inbound, group: Group, ack: x12_ack.GroupAck, owned: dict[int, list[EnvelopeError]]
@@ -279,7 +301,8 @@ class EdiGateway:
         """Each set of `group`: refused by its envelope (the reader's errors: AK5 R or AK9 R), not in the profile
         (AK5 R 1), not mapped or naming an order alias we never sent the partner (AK5 R 5), or its requests."""
         errors = owned.get(id(group), [])
-        group_reason = "; ".join(e.message for e in errors if e.kind in x12_ack.GROUP_CODES)
+        ids = x12_ack.application_id_errors(group, inbound.application_ids)
+        group_reason = "; ".join([why for _, why in ids] + [e.message for e in errors if e.kind in x12_ack.GROUP_CODES])
         profile = inbound.profile
         out: list[_Judged] = []
         for tx, set_ack in zip(group.transactions, ack.sets, strict=True):
@@ -288,7 +311,7 @@ class EdiGateway:
                 reason = "; ".join(own) or group_reason or "envelope error"
                 out.append(_Judged(tx, group, refusal=_refusal(tx, group, "rejected", reason)))
                 continue
-            if tx.set_id not in profile.inbound_sets:
+            if not _in_profile(tx.set_id, profile):
                 listed = ", ".join(profile.inbound_sets) or "none"
                 reason = f"transaction set {tx.set_id} is not in the partner's profile (inbound sets: {listed})"
                 out.append(_Judged(tx, group, x12_ack.NOT_SUPPORTED, _refusal(tx, group, "rejected", reason)))
@@ -355,19 +378,20 @@ class EdiGateway:
         self,
         inbound: _Inbound,
         *,
-        ta1: str | None = None,
+        ta1: tuple[str, str] | None = None,
+        with_997: bool = True,
         rejections: x12_ack.Rejections | None = None,
         duplicate: bool = False,
         fresh: bool,
     ) -> list[str]:
-        """Write the TA1 (when `ta1` is a note code; with a 997 unless the interchange is refused by its envelope)
-        and the 997 of `inbound.ic`; returns their keys. Unless `fresh` (first time this interchange of this
-        object is seen), files written by an earlier attempt are kept as they are. Functional groups that are
-        997s themselves (GS01 FA) are never acknowledged: a 997 for a 997 would start an endless exchange."""
+        """Write the TA1 (when `ta1` is given: TA104, TA105) and the 997 of `inbound.ic` (when `with_997`, and it
+        has groups to acknowledge); returns their keys. Unless `fresh` (first time this interchange of this object
+        is seen), files written by an earlier attempt are kept as they are. Functional groups that are
+        997s or 999s themselves (GS01 FA) are never acknowledged: an ack for an ack would start an endless exchange."""
         ic, partner_id, profile = inbound.ic, inbound.partner.partner_id, inbound.profile
         acked = replace(ic, groups=[g for g in ic.groups if g.functional_id != FUNCTIONAL_ACK_GROUP])
         result = ParseResult(interchanges=[acked], errors=inbound.result.errors)
-        with_997 = bool(acked.groups) and (ta1 is None or duplicate)
+        with_997 = with_997 and bool(acked.groups)
         wanted: list[tuple[str, str]] = []  # (kind, key)
         if ta1 is not None:
             wanted.append(("TA1", ack_key(partner_id, ic.control_number, inbound.object_key, "TA1")))
@@ -385,8 +409,9 @@ class EdiGateway:
         numbers = x12_ack.from_numbers(allocation.interchanges, allocation.groups, allocation.sets)
         now, line_break = self._clock(), "\n" if profile.line_break else ""
         for kind, name in missing:
-            if kind == "TA1":
-                text = x12_ack.write_ta1(ic, ta1 or "", numbers, now, line_break=line_break)
+            if kind == "TA1" and ta1 is not None:
+                status, note = ta1
+                text = x12_ack.write_ta1(ic, note, numbers, now, status=status, line_break=line_break)
             else:
                 acked_sets = {(g.control_number, t.control_number) for g in acked.groups for t in g.transactions}
                 text = x12_ack.write_acks(
@@ -396,6 +421,7 @@ class EdiGateway:
                     interchange=acked,
                     rejections={k: v for k, v in (rejections or {}).items() if (k[1], k[2]) in acked_sets},
                     duplicate=duplicate,
+                    application_ids=inbound.application_ids,
                     line_break=line_break,
                 )
             self.files.put_outbound(partner_id, name, text)
@@ -492,6 +518,11 @@ class _Inbound:
     def text(self) -> str:
         return decode(self.data)
 
+    @property
+    def application_ids(self) -> x12_ack.ApplicationIds:
+        """The GS02/GS03 every group must carry: the partner's GS id, then ours."""
+        return self.profile.gs_id, self.profile.our_gs_id
+
 
 def _envelope_refusal(ic: Interchange, profile: EdiSettings) -> tuple[str | None, str]:
     """The TA105 note code and reason when the ISA is not the profile's (sender, receiver, test flag)."""
@@ -516,6 +547,13 @@ def _envelope_refusal(ic: Interchange, profile: EdiSettings) -> tuple[str | None
     return None, ""
 
 
+def _in_profile(set_id: str, profile: EdiSettings) -> bool:
+    """The profile lists the set; a 999 (implementation acknowledgment, 005010X231) is taken wherever a 997 is: it
+    answers the same groups we sent, and 5010 partners send one or the other."""
+    listed = profile.inbound_sets
+    return set_id in listed or (set_id == IMPLEMENTATION_ACK and FUNCTIONAL_ACK_SET in listed)
+
+
 def _refusal(tx: Transaction, group: Group, outcome: Literal["rejected", "not_mapped"], reason: str) -> InterchangeSet:
     return InterchangeSet(
         set_id=tx.set_id,
@@ -533,11 +571,17 @@ def _map(inbound: _Inbound, group: Group, tx: Transaction) -> list[Mapped]:
     return to_canonical(only, location=profile.default_location, transit_days=profile.transit_days)
 
 
-def _within(error: EnvelopeError, inbound: _Inbound) -> bool:
-    """The error belongs to `inbound.ic` (by position: between its ISA and the next interchange's)."""
-    starts = [ic.position for ic in inbound.result.interchanges]
-    after = [p for p in starts if p > inbound.ic.position]
-    return inbound.ic.position <= error.segment < (min(after) if after else float("inf"))
+def _trailer_errors(inbound: _Inbound) -> list[EnvelopeError]:
+    """The IEA errors of `inbound.ic`: named after its ISA13 and placed from its ISA up to the next ISA included (a
+    missing IEA is reported at the ISA that came instead)."""
+    ic = inbound.ic
+    after = [i.position for i in inbound.result.interchanges if i.position > ic.position]
+    end = min(after) if after else float("inf")
+    return [
+        e
+        for e in inbound.result.errors
+        if e.kind in x12_ack.TRAILER_NOTES and e.interchange == ic.control_number and ic.position <= e.segment <= end
+    ]
 
 
 def _status(sets: Sequence[InterchangeSet]) -> Literal["accepted", "partially_accepted", "rejected"]:
