@@ -317,24 +317,26 @@ class OutboundDispatcher:
         policy = RetryPolicy(max_attempts=max_attempts, timeout_seconds=settings.timeout_seconds, budget_seconds=budget)
         deadline = Deadline.after(budget)
         connection: Mapping[str, Any] = {}
-        try:
-            connection = self.secrets.get(settings.secret_name)
-            adapter = self.adapter_factory(settings.adapter, partner.partner_id, connection, policy)
-        except Exception as exc:
-            delivered = unusable_connection(exc)
-        else:
-            delivered = adapter.deliver(envelope, detail, deadline)
-            if delivered.status == "refused":
-                # The credentials may have been rotated since they were cached: once more with a fresh copy (the
-                # same copy would be refused the same way: no second call then).
-                try:
-                    fresh = self.secrets.get(settings.secret_name, fresh=True)
-                    if fresh != connection:
-                        connection = fresh
-                        adapter = self.adapter_factory(settings.adapter, partner.partner_id, connection, policy)
-                        delivered = adapter.deliver(envelope, detail, deadline)
-                except Exception as exc:
-                    delivered = unusable_connection(exc)
+        delivered = DeliveryResult("failed", "not attempted")
+        for fresh in (False, True):
+            # A refusal with the cached copy: the connection may have been fixed or rotated since it was cached,
+            # so once more with a fresh copy (the same copy would be refused the same way: no second call then).
+            try:
+                latest = self.secrets.get(settings.secret_name, fresh=fresh)
+            except Exception as exc:
+                delivered = unusable_connection(exc)
+                break
+            if fresh and latest == connection:
+                break
+            connection = latest
+            try:
+                adapter = self.adapter_factory(settings.adapter, partner.partner_id, connection, policy)
+            except ValueError as exc:  # not a connection document (ConnectionSettingsError)
+                delivered = unusable_connection(exc)
+            else:
+                delivered = adapter.deliver(envelope, detail, deadline)
+            if delivered.status != "refused":
+                break
         if delivered.status in ("refused", "rejected"):
             delivered = DeliveryResult(delivered.status, redact_secrets(delivered.detail, connection), delivered.calls)
         reached, reason = reachability(delivered)
@@ -414,7 +416,9 @@ def _secret_error_code(exc: BaseException) -> str | None:
     """The AWS error code behind `exc`: Powertools wraps botocore's ClientError in a GetParameterError (its
     `__context__`, and the code in its message)."""
     seen: BaseException | None = exc
-    while seen is not None:
+    for _ in range(5):  # a chain of wrappers, never walked for ever
+        if seen is None:
+            break
         response = getattr(seen, "response", None)
         if isinstance(response, dict) and (response.get("Error") or {}).get("Code"):
             return str(response["Error"]["Code"])
