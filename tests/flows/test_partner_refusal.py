@@ -16,10 +16,13 @@ import time
 import pytest
 
 from cli.local_session import emf_totals
-from shared.aws.delivery_store import DeliveryKey
+from shared.aws.delivery_store import DeliveryKey, DeliveryStore
 from shared.aws.partner_health import PartnerHealth
+from shared.aws.partners import PartnerRepository
 from shared.aws.system_secrets import SystemSecrets
 from shared.domain.circuit import BreakerPolicy, Phase
+from shared.domain.failures import FailureClass, classify
+from shared.services.outbound import DeliveryDeferred, DeliveryRefused, OutboundDispatcher
 from tests.flows.order_flow_fixtures import count_stock, entered_states, flow_record, place_order, wait_for_end
 from tests.flows.systems_fixtures import connect_system
 from tests.flows.test_dead_letters import dead_letters
@@ -145,6 +148,45 @@ def test_a_webhook_answering_403_or_a_broken_secret_is_refused_and_redriven_once
     assert sorted(e["id"] for e in hub.events(SUPPLIER)) == sorted([first.id, second.id])  # each once
     assert dead_letters(rt, OUTBOUND) == []
     assert [c.status for c in erp.calls_to("PUT")] == [200, 200]  # the ERP was not called again
+
+
+def test_a_message_waits_for_a_down_system_first_then_is_refused_for_the_refusing_one(rt, webhook_receiver):
+    """The dispatcher on its own: a message with one system down and one refusing waits (the down one may come
+    back); once that one is served, only the refusal is left and the message is refused (dead-lettered)."""
+    from shared.observability import metrics
+
+    down, refusing, served = webhook_receiver(), webhook_receiver(), webhook_receiver()
+    for name, receiver in (("wms-down", down), ("wms-refusing", refusing), ("planner", served)):
+        connect_system(rt, name, "planning", "webhook", target=receiver, subscriptions=[SUPPLIER], max_attempts=1)
+    refusing.secret = "not-what-we-sign-with"
+    down.down = True
+    idempotency = rt.outputs["IdempotencyTableName"]
+    dispatcher = OutboundDispatcher(
+        PartnerRepository(rt.outputs["PartnersTableName"]),
+        DeliveryStore(idempotency),
+        SystemSecrets(),
+        health=PartnerHealth(idempotency, QUICK_BREAKER),
+    )
+    envelope = change(3)
+    try:
+        with pytest.raises(DeliveryDeferred) as deferred:
+            dispatcher.dispatch(envelope, envelope.to_detail())
+        assert classify(deferred.value) is FailureClass.PARTNER_UNAVAILABLE
+        assert "not delivered to wms-down" in str(deferred.value)
+        assert "refused by wms-refusing (credentials refused: HTTP 401" in str(deferred.value)
+
+        down.down = False
+        with pytest.raises(DeliveryRefused) as refused:
+            dispatcher.dispatch(envelope, envelope.to_detail())
+        assert classify(refused.value) is FailureClass.PARTNER_REFUSED
+        assert "wms-down" not in str(refused.value) and "wms-refusing" in str(refused.value)
+    finally:
+        metrics.clear_metrics()  # the test process's metric set is shared with the functions run in it
+    assert [len(r.events(SUPPLIER)) for r in (down, served)] == [1, 1]  # each served once
+    assert [d.status for d in refusing.deliveries] == [401, 401]
+    refusing_breaker, down_breaker = breaker(rt, "wms-refusing"), breaker(rt, "wms-down")
+    assert (refusing_breaker.failures, refusing_breaker.version) == (0, 0)  # answers: nothing to count or write
+    assert (down_breaker.failures, down_breaker.version) == (0, 2)  # one failure counted, then reset by the success
 
 
 @pytest.mark.order_flow
