@@ -25,6 +25,14 @@ def add_arguments(sub: Any, targeted: Callable[[Any], None]) -> None:
     show = dsub.add_parser("show", help="a DLQ's messages, decoded: reason, handler, attempts, business key...")
     show.add_argument("queue", metavar="QUEUE", help="name, URL, or name without the stack prefix (projector-dlq)")
     show.add_argument("--limit", type=int, default=100, help="at most this many messages (default 100)")
+    show.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="only those whose story has it, e.g. error_class=partner_refused (repeat: all must hold; among the "
+        "first --limit messages)",
+    )
     targeted(show)
 
     redrive = dsub.add_parser(
@@ -101,7 +109,8 @@ def list_table(summaries: list[QueueSummary]) -> str:
 
 
 def show(queues: DeadLetterQueues, args: argparse.Namespace) -> int:
-    letters = queues.peek(args.queue, limit=args.limit)
+    where = selection(args.where)
+    letters = [letter for letter in queues.peek(args.queue, limit=args.limit) if letter.matches(where)]
     if args.json:
         print(json.dumps([d.to_dict() for d in letters], indent=2))
         return 0
@@ -142,10 +151,20 @@ def describe(letter: DeadLetter) -> str:
     return "\n".join(rows)
 
 
-def redrive(queues: DeadLetterQueues, args: argparse.Namespace) -> int:
-    from shared.services.dead_letter_ops import parse_where
+def selection(pairs: list[str]) -> dict[str, str]:
+    """`--where` pairs; an `error_class` that is no error class is refused (a typo would select nothing)."""
+    from shared.domain.failures import FailureClass
+    from shared.services.dead_letter_ops import DeadLetterOpsError, parse_where
 
-    where = parse_where(args.where)
+    where = parse_where(pairs)
+    known = [c.value for c in FailureClass]
+    if "error_class" in where and where["error_class"] not in known:
+        raise DeadLetterOpsError(f"--where error_class={where['error_class']}: not an error class ({', '.join(known)})")
+    return where
+
+
+def redrive(queues: DeadLetterQueues, args: argparse.Namespace) -> int:
+    where = selection(args.where)
     bar = ProgressBar(sys.stderr, f"{'dry run ' if args.dry_run else ''}redrive")
     try:
         report = queues.redrive(

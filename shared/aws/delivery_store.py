@@ -8,7 +8,11 @@ Two kinds of record (partition key `id`, TTL attribute `expiration`, as every it
   below it is skipped: a duplicate, or an older change that SQS delivered after a newer one (it must not
   overwrite the newer one in the system).
 
-Attributes: `status` (delivered | rejected | skipped), `detail` (the system's words for a rejection),
+A system that refused our credentials gets `status = refused` on the event's own record (`delivery#<event
+id>#<partner>`, versioned subjects too: their subject record keeps the highest version *given*). `refused` is
+not final: the delivery is attempted again when its message is redriven, and a success overwrites it.
+
+Attributes: `status` (delivered | rejected | skipped | refused), `detail` (the system's words for a rejection),
 `event_id`, `event_type`, `version`, `at`. Reads are one consistent BatchGetItem per SQS batch; writes one
 PutItem per delivery (conditional on the version for versioned subjects).
 """
@@ -126,5 +130,35 @@ class DeliveryStore:
                 Item=item,
                 ConditionExpression="attribute_not_exists(id) OR version < :v",
                 ExpressionAttributeValues={":v": {"N": str(key.version)}},
+            )
+        return record
+
+    def record_refusal(self, key: DeliveryKey, *, event_type: str, detail: str) -> DeliveryRecord:
+        """The system refused our credentials for this event: `refused` on the event's own record, unless that
+        record already says the event was served (a concurrent delivery got through first)."""
+        event_key = DeliveryKey(key.partner, key.event_id)
+        now = datetime.now(UTC)
+        record = DeliveryRecord("refused", key.event_id, detail[:2000], key.version, now.isoformat())
+        item = to_item(
+            {
+                "id": event_key.item_id,
+                "status": "refused",
+                "detail": record.detail or None,
+                "event_id": key.event_id,
+                "event_type": event_type,
+                "partner": key.partner,
+                "version": key.version,
+                "at": record.at,
+                "expiration": int(now.timestamp()) + RECORD_TTL_SECONDS,
+            }
+        )
+        dynamodb = client("dynamodb")
+        with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
+            dynamodb.put_item(
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(id) OR #s = :refused",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":refused": {"S": "refused"}},
             )
         return record

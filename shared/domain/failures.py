@@ -1,7 +1,8 @@
 """Why a message failed, and what that means for it: the error classes of docs/reliability.md.
 
-Permanent failures (validation, missing reference) cannot succeed by retrying the same message: they go to
-the dead-letter queue at once, with their reason, instead of burning retries. A duplicate is settled (the
+Permanent failures (validation, missing reference, a partner refusing our credentials) cannot succeed by
+retrying the same message: they go to the dead-letter queue at once, with their reason, instead of burning
+retries (a refusal waits for ops to fix the connection, then `distrosync dlq redrive`). A duplicate is settled (the
 effect already happened): the message is acknowledged and counted, never dead-lettered. The rest are
 transient and retry with backoff and jitter; `partner_unavailable` messages wait for the partner
 (docs/reliability.md, "Partner outages") without counting towards the dead-letter queue.
@@ -22,13 +23,14 @@ class FailureClass(StrEnum):
     DUPLICATE = "duplicate"
     RATE_LIMIT = "rate_limit"
     PARTNER_UNAVAILABLE = "partner_unavailable"
+    PARTNER_REFUSED = "partner_refused"  # 401/403 or an unusable connection secret: only ops can fix it
     TIMEOUT = "timeout"
     INTERNAL = "internal"
 
     @property
     def permanent(self) -> bool:
         """Dead-lettered at once: retrying the same message cannot succeed."""
-        return self in (FailureClass.VALIDATION, FailureClass.MISSING_REFERENCE)
+        return self in (FailureClass.VALIDATION, FailureClass.MISSING_REFERENCE, FailureClass.PARTNER_REFUSED)
 
     @property
     def settled(self) -> bool:
@@ -116,6 +118,7 @@ _NAMES: dict[str, FailureClass] = {
     # partners and their APIs
     "PartnerUnavailable": FailureClass.PARTNER_UNAVAILABLE,
     "DeliveryDeferred": FailureClass.PARTNER_UNAVAILABLE,
+    "DeliveryRefused": FailureClass.PARTNER_REFUSED,
     "BigCommerceUnavailable": FailureClass.PARTNER_UNAVAILABLE,
     "Throttled": FailureClass.RATE_LIMIT,
     # transport (botocore, urllib3, the standard library)

@@ -12,6 +12,13 @@ refusal, with the system's message: counted, logged, never retried) are recorded
 outlives the delivery's budget raises `DeliveryDeferred`: the handler fails that SQS message alone, SQS
 retries it later and the targets already served are not called again.
 
+A system that refuses our credentials (401/403 even with a freshly read secret), or whose connection secret is
+unusable (missing, deleted, undecryptable, not a valid connection), cannot be helped by waiting: the delivery is
+recorded `refused` with the system's status and answer (secrets masked), counted (`PartnerRefused{partner}`) and,
+once the message's other targets are served, `DeliveryRefused` (`partner_refused`, permanent) dead-letters the
+message at once. `refused` is not final: after ops fix the connection, a redrive delivers it. A refusal shows the
+system is up: its breaker is told so (it never counts as an outage).
+
 Per system, a circuit breaker (`shared.aws.partner_health`, docs/reliability.md "Partner outages"): while a
 system's breaker is open its deliveries are not attempted (`CallsSkipped`) and wait for the time left until it
 half-opens; after the cool-down one probe decides. Each delivery that reached the system, or could not, is
@@ -26,12 +33,13 @@ records are written, so the outbound consumer skips those targets when the publi
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.adapters.outbound import (
-    CREDENTIAL_STATUSES,
     DELIVERY_BUDGET_SECONDS,
     LOCATION_SCOPED_EVENT_TYPES,
     SAFETY_MARGIN_SECONDS,
@@ -39,6 +47,7 @@ from shared.adapters.outbound import (
     DeliveryResult,
     build_adapter,
 )
+from shared.adapters.outbound import redact as redact_secrets
 from shared.adapters.outbound.http import RETRY_AFTER_STATUSES, TRANSIENT_STATUSES, Deadline, RetryPolicy
 from shared.adapters.outbound.http import retry_after_seconds as parse_retry_after
 from shared.aws.delivery_store import DeliveryKey, DeliveryRecord, DeliveryStore, already_served
@@ -55,6 +64,11 @@ from shared.observability import MetricUnit, logger, metrics
 SUPPLIER_EVENTS = frozenset({"supplier.created", "supplier.updated", "supplier.merged"})
 # Answers that say the system is down (for its breaker); a 429 says it is up but busy: it counts neither way.
 UNAVAILABLE_STATUSES = TRANSIENT_STATUSES - {429}
+# Secrets Manager's answers that mean the connection secret cannot be used until an operator fixes it.
+UNUSABLE_SECRET_CODES = frozenset(
+    {"ResourceNotFoundException", "InvalidRequestException", "DecryptionFailure", "AccessDeniedException"}
+)
+_AWS_CODE = re.compile(r"An error occurred \((\w+)\)")
 
 
 class DeliveryDeferred(ClassifiedError):
@@ -67,10 +81,17 @@ class DeliveryDeferred(ClassifiedError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class DeliveryRefused(ClassifiedError):
+    """A system refused our credentials (or its connection secret is unusable): permanent until ops fix the
+    connection, so the message is dead-lettered at once (and redriven once fixed)."""
+
+    failure_class = FailureClass.PARTNER_REFUSED
+
+
 @dataclass(frozen=True)
 class TargetOutcome:
     partner: str
-    status: str  # delivered | skipped | rejected | failed | served (already)
+    status: str  # delivered | skipped | rejected | refused | failed | served (already)
     detail: str = ""
     retry_after_seconds: float | None = None  # failed: the wait the system or its breaker asks for
 
@@ -88,6 +109,10 @@ class Dispatch:
         return [o for o in self.outcomes if o.status == "failed"]
 
     @property
+    def refused(self) -> list[TargetOutcome]:
+        return [o for o in self.outcomes if o.status == "refused"]
+
+    @property
     def retry_after_seconds(self) -> float | None:
         """The shortest wait asked for by a deferred target (None: none asked, the consumer's backoff decides)."""
         waits = [o.retry_after_seconds for o in self.deferred if o.retry_after_seconds is not None]
@@ -95,9 +120,9 @@ class Dispatch:
 
 
 def reachability(result: DeliveryResult) -> tuple[bool | None, str]:
-    """What a delivery says about its system, for its breaker: True (it answered, even with a refusal), False
-    (connection error, timeout, 5xx), None (nothing learned: no call made, or a 429), with the reason. The last
-    call that was sent decides."""
+    """What a delivery says about its system, for its breaker: True (it answered, even with a refusal or a
+    401/403), False (connection error, timeout, 5xx), None (nothing learned: no call made, or a 429), with the
+    reason. The last call that was sent decides."""
     for call in reversed(result.calls):
         if call.status is None and call.error == "not sent":
             continue  # the budget ran out before this call: it says nothing about the system
@@ -212,16 +237,22 @@ class OutboundDispatcher:
                 continue
             outcome = self._deliver_one(envelope, detail, partner, key, remaining_seconds)
             result.outcomes.append(outcome)
-            if outcome.status != "failed" and isinstance(records, dict):
+            if outcome.status not in ("failed", "refused") and isinstance(records, dict):
                 # Later messages of the same batch see it (an older version after a newer one is skipped).
                 current = records.get(key.item_id)
                 if current is None or current.version is None or (key.version or 0) > current.version:
                     records[key.item_id] = DeliveryRecord(outcome.status, envelope.id, outcome.detail, key.version)
+        refused = "; ".join(f"{o.partner} ({o.detail})" for o in result.refused)
         if result.deferred:
+            # The message waits for the systems that may come back; a refusal is told at once (PartnerRefused)
+            # and, once nothing else is pending, dead-letters the message.
             names = ", ".join(f"{o.partner} ({o.detail})" for o in result.deferred)
+            also = f"; refused by {refused}" if refused else ""
             raise DeliveryDeferred(
-                f"{envelope.type} {envelope.id} not delivered to {names}"[:1000], result.retry_after_seconds
+                f"{envelope.type} {envelope.id} not delivered to {names}{also}"[:1000], result.retry_after_seconds
             )
+        if refused:
+            raise DeliveryRefused(f"{envelope.type} {envelope.id} refused by {refused}"[:1000])
         return result
 
     def deliver_now(
@@ -232,8 +263,9 @@ class OutboundDispatcher:
         consumer records it. `attempts` caps the HTTP calls per target (None: the system's own setting): the
         caller's retry policy (the state machine's Retry) owns the waiting between attempts.
 
-        Raises `DeliveryRejected` when a target refused it for good, else `PartnerUnavailable` when one could
-        not be reached; only after trying every target."""
+        Raises `DeliveryRejected` when a target refused it for good (a 4xx, or our credentials: the flow's
+        permanent error), else `PartnerUnavailable` when one could not be reached; only after trying every
+        target."""
         detail = envelope.to_detail()
         targets = [p for p in self.targets(envelope) if kinds is None or p.kind in kinds]
         keys = {p.partner_id: delivery_key(envelope, p.partner_id) for p in targets}
@@ -250,7 +282,7 @@ class OutboundDispatcher:
                 result.outcomes.append(TargetOutcome(partner.partner_id, status, record.detail))
                 continue
             result.outcomes.append(self._deliver_one(envelope, detail, partner, key, None, attempts=attempts))
-        rejected = [o for o in result.outcomes if o.status == "rejected"]
+        rejected = [o for o in result.outcomes if o.status in ("rejected", "refused")]
         if rejected:
             names = "; ".join(f"{o.partner}: {o.detail}" for o in rejected)
             raise DeliveryRejected(f"{envelope.type} refused by {names}"[:1000])
@@ -284,20 +316,29 @@ class OutboundDispatcher:
         max_attempts = settings.max_attempts if attempts is None else max(1, min(attempts, settings.max_attempts))
         policy = RetryPolicy(max_attempts=max_attempts, timeout_seconds=settings.timeout_seconds, budget_seconds=budget)
         deadline = Deadline.after(budget)
-        try:
-            adapter = self.adapter_factory(
-                settings.adapter, partner.partner_id, self.secrets.get(settings.secret_name), policy
-            )
-            delivered = adapter.deliver(envelope, detail, deadline)
-            last = delivered.calls[-1] if delivered.calls else None
-            if delivered.status == "failed" and last is not None and last.status in CREDENTIAL_STATUSES:
-                # The credentials may have been rotated since they were cached: once more with a fresh copy.
-                adapter = self.adapter_factory(
-                    settings.adapter, partner.partner_id, self.secrets.get(settings.secret_name, fresh=True), policy
-                )
+        connection: Mapping[str, Any] = {}
+        delivered = DeliveryResult("failed", "not attempted")
+        for fresh in (False, True):
+            # A refusal with the cached copy: the connection may have been fixed or rotated since it was cached,
+            # so once more with a fresh copy (the same copy would be refused the same way: no second call then).
+            try:
+                latest = self.secrets.get(settings.secret_name, fresh=fresh)
+            except Exception as exc:
+                delivered = unusable_connection(exc)
+                break
+            if fresh and latest == connection:
+                break
+            connection = latest
+            try:
+                adapter = self.adapter_factory(settings.adapter, partner.partner_id, connection, policy)
+            except ValueError as exc:  # not a connection document (ConnectionSettingsError)
+                delivered = unusable_connection(exc)
+            else:
                 delivered = adapter.deliver(envelope, detail, deadline)
-        except ValueError as exc:  # an unusable connection secret: an operator's fix, the event waits
-            delivered = DeliveryResult("failed", f"connection settings: {exc}")
+            if delivered.status != "refused":
+                break
+        if delivered.status in ("refused", "rejected"):
+            delivered = DeliveryResult(delivered.status, redact_secrets(delivered.detail, connection), delivered.calls)
         reached, reason = reachability(delivered)
         if reached:
             self.health.succeeded(partner.partner_id)
@@ -340,6 +381,10 @@ class OutboundDispatcher:
         if result.status == "failed":
             logger.warning("delivery deferred", extra=extra)
             metrics.add_metric(name="DeliveryDeferred", unit=MetricUnit.Count, value=1)
+        elif result.status == "refused":
+            self.store.record_refusal(key, event_type=envelope.type, detail=result.detail)
+            logger.error("credentials refused: the connection needs an operator", extra=extra)
+            count_refusal(partner.partner_id)
         else:
             self.store.record(key, result.status, event_type=envelope.type, detail=result.detail)
             if result.status == "rejected":
@@ -353,6 +398,47 @@ class OutboundDispatcher:
                 metrics.add_metric(name="Delivered", unit=MetricUnit.Count, value=1)
         retry_after = _asked_wait(result) if result.status == "failed" else None
         return TargetOutcome(partner.partner_id, result.status, result.detail, retry_after)
+
+
+def unusable_connection(exc: Exception) -> DeliveryResult:
+    """The delivery when the connection secret could not be used: `refused` when only an operator can fix it (a
+    secret missing, deleted, undecryptable or not a valid connection document), else the error is raised again
+    (a throttled or failing Secrets Manager: the message is retried like any AWS failure)."""
+    if isinstance(exc, ValueError):  # not JSON, not an object, a field missing (ConnectionSettingsError)
+        return DeliveryResult("refused", f"connection settings: {exc}"[:500])
+    code = _secret_error_code(exc)
+    if code in UNUSABLE_SECRET_CODES:
+        return DeliveryResult("refused", f"connection secret unusable: {code}")
+    raise exc
+
+
+def _secret_error_code(exc: BaseException) -> str | None:
+    """The AWS error code behind `exc`: Powertools wraps botocore's ClientError in a GetParameterError (its
+    `__context__`, and the code in its message)."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # a chain of wrappers, never walked for ever
+        if seen is None:
+            break
+        response = getattr(seen, "response", None)
+        if isinstance(response, dict) and (response.get("Error") or {}).get("Code"):
+            return str(response["Error"]["Code"])
+        found = _AWS_CODE.search(str(seen))
+        if found:
+            return found.group(1)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def count_refusal(partner: str) -> None:
+    """`PartnerRefused` twice: with the function's dimensions (its alarm) and with a `partner` dimension (who)."""
+    from aws_lambda_powertools.metrics import single_metric
+
+    metrics.add_metric(name="PartnerRefused", unit=MetricUnit.Count, value=1)
+    service = os.environ.get("POWERTOOLS_SERVICE_NAME", "distrosync")
+    with single_metric(
+        name="PartnerRefused", unit=MetricUnit.Count, value=1, default_dimensions={"service": service}
+    ) as metric:
+        metric.add_dimension(name="partner", value=partner)
 
 
 def _asked_wait(result: DeliveryResult) -> float | None:

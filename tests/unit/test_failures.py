@@ -103,7 +103,11 @@ def test_classify(error, expected):
 
 
 def test_permanent_settled_and_transient_classes():
-    assert {c for c in FailureClass if c.permanent} == {FailureClass.VALIDATION, FailureClass.MISSING_REFERENCE}
+    assert {c for c in FailureClass if c.permanent} == {
+        FailureClass.VALIDATION,
+        FailureClass.MISSING_REFERENCE,
+        FailureClass.PARTNER_REFUSED,
+    }
     assert {c for c in FailureClass if c.settled} == {FailureClass.DUPLICATE}
     assert {c for c in FailureClass if c.transient} == {
         FailureClass.RATE_LIMIT,

@@ -59,19 +59,23 @@ LOCATION_SCOPED_EVENT_TYPES = frozenset(
     {"order.released", "order.release_cancelled", "shipment.ready", "shipment.dispatched"}
 )
 
-DeliveryStatus = Literal["delivered", "skipped", "rejected", "failed"]
+DeliveryStatus = Literal["delivered", "skipped", "rejected", "refused", "failed"]
 
 ERPNEXT_EVENT_TYPES = frozenset(
     {"purchase_order.acknowledged", "supplier.created", "supplier.updated", "supplier.merged"}
 )
-# Refused credentials: the dispatcher re-reads the secret once (a rotation), then fails the delivery (never a
-# rejection: the event waits in SQS, then its DLQ, until an operator fixes the connection).
+# Refused credentials: the delivery is `refused` (the dispatcher re-reads the secret once first, for a rotation).
+# Not a rejection: the event is fine, the connection is not; its message is dead-lettered (`partner_refused`) until
+# an operator fixes the connection and redrives it.
 CREDENTIAL_STATUSES = frozenset({401, 403})
 # The secret's fields per adapter (docs/supplier-collaboration.md, "Partners and adapters").
 CONNECTION_FIELDS: dict[str, tuple[str, ...]] = {
     "erpnext": ("base_url", "api_key", "api_secret"),
     "webhook": ("url", "signing_secret"),
 }
+# The fields that are secrets: never written to a log, a delivery record or a dead letter (`redact`).
+SECRET_FIELDS = frozenset({"api_key", "api_secret", "signing_secret"})
+REFUSAL_EXCERPT = 300  # how much of a refusing system's answer is kept
 
 
 class ConnectionSettingsError(ValueError):
@@ -84,7 +88,8 @@ class DeliveryResult:
 
     `delivered`: the system has the change (including "it had it already"); `skipped`: nothing to send to this
     system (e.g. a supplier it does not know); `rejected`: the system refused it for good (4xx), `detail` says
-    why in the system's words; `failed`: a transient failure outlived the budget (SQS retries the message).
+    why in the system's words; `refused`: the system refused our credentials (401/403), `detail` has its status
+    and answer; `failed`: a transient failure outlived the budget (SQS retries the message).
     """
 
     status: DeliveryStatus
@@ -118,6 +123,23 @@ def unsupported(adapter: str, subscriptions: Iterable[str]) -> list[str]:
     """The subscriptions `adapter` cannot serve, sorted (empty: all fine)."""
     served = supported_types(adapter)
     return [] if served is None else sorted(set(subscriptions) - served)
+
+
+def redact(text: str, connection: Mapping[str, Any]) -> str:
+    """`text` with every secret value of `connection` masked (a system may echo the token it refused)."""
+    for name in SECRET_FIELDS:
+        value = str(connection.get(name) or "")
+        if len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
+
+
+def refusal(status: int, answer: str) -> str:
+    """A refusal's detail: its status and a short excerpt of the system's answer."""
+    excerpt = " ".join(answer.split())
+    if len(excerpt) > REFUSAL_EXCERPT:
+        excerpt = excerpt[: REFUSAL_EXCERPT - 1] + "…"
+    return f"credentials refused: HTTP {status}: {excerpt or 'no body'}"
 
 
 def check_connection(adapter: str, connection: Mapping[str, Any]) -> None:

@@ -27,7 +27,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from shared.adapters.outbound import CREDENTIAL_STATUSES, DeliveryResult
+from shared.adapters.outbound import CREDENTIAL_STATUSES, DeliveryResult, refusal
 from shared.adapters.outbound.http import Deadline, Outcome, RetryPolicy, SystemCall, Transport, quote_path
 from shared.canonical.envelope import Envelope
 from shared.canonical.purchasing import AckLineOutcome, PurchaseOrderAcknowledged
@@ -256,7 +256,9 @@ def _day(value: date) -> str:
 
 
 def _failure(call: SystemCall, calls: list[SystemCall]) -> DeliveryResult:
-    """Transient failures, and refused credentials (an operator fixes those; the event must not be dropped),
-    fail the delivery; any other refusal rejects it."""
-    transient = call.outcome is Outcome.TRANSIENT or call.status in CREDENTIAL_STATUSES
+    """Transient failures fail the delivery; refused credentials (401/403: an operator fixes those, the event
+    must not be dropped) make it `refused`; any other refusal rejects it."""
+    if call.status in CREDENTIAL_STATUSES:
+        return DeliveryResult("refused", refusal(call.status, frappe_error(call)), calls)
+    transient = call.outcome is Outcome.TRANSIENT
     return DeliveryResult("failed" if transient else "rejected", frappe_error(call), calls)

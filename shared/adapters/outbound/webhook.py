@@ -3,7 +3,7 @@
 Signed like the requests partners send us (shared/http/signing.py): `X-Distrosync-Timestamp` and
 `X-Distrosync-Signature: sha256=<HMAC-SHA256(signing secret, timestamp + "." + body)>`, plus
 `X-Distrosync-Event-Id` (receivers deduplicate on it) and `X-Distrosync-Event-Type`. Any 2xx is delivered;
-401/403 fail (a secret to fix), other 4xx reject, 408/425/429/5xx and no answer are retried.
+401/403 are `refused` (a secret to fix), other 4xx reject, 408/425/429/5xx and no answer are retried.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from shared.adapters.outbound import CREDENTIAL_STATUSES, DeliveryResult
+from shared.adapters.outbound import CREDENTIAL_STATUSES, DeliveryResult, refusal
 from shared.adapters.outbound.http import Deadline, Outcome, RetryPolicy, Transport
 from shared.canonical.envelope import Envelope
 from shared.http.signing import signed_headers
@@ -61,7 +61,9 @@ class WebhookAdapter:
         )
         if call.ok:
             return DeliveryResult("delivered", f"HTTP {call.status}", [call])
-        transient = call.outcome is Outcome.TRANSIENT or call.status in CREDENTIAL_STATUSES
+        if call.status in CREDENTIAL_STATUSES:
+            return DeliveryResult("refused", refusal(call.status, call.body.decode("utf-8", "replace")), [call])
+        transient = call.outcome is Outcome.TRANSIENT
         if call.status is None:
             reason = call.describe()
         else:
