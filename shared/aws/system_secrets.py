@@ -43,6 +43,11 @@ class SystemSecrets:
             raise ValueError(f"secret {secret_name} is not a JSON object")
         return doc
 
+    def forget(self, secret_name: str) -> None:
+        """Let the next `get(fresh=True)` of this secret read it at once: a refusal stood, and ops may fix the
+        connection and redrive within FORCE_INTERVAL (the redrive must not meet the old copy twice)."""
+        self._forced_at.pop(secret_name, None)
+
     @staticmethod
     def create(secret_name: str, connection: dict[str, Any], kms_key_id: str | None, partner_id: str) -> str:
         kwargs: dict[str, Any] = {"KmsKeyId": kms_key_id} if kms_key_id else {}

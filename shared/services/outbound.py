@@ -339,6 +339,8 @@ class OutboundDispatcher:
                 break
         if delivered.status in ("refused", "rejected"):
             delivered = DeliveryResult(delivered.status, redact_secrets(delivered.detail, connection), delivered.calls)
+        if delivered.status == "refused":
+            self.secrets.forget(settings.secret_name)
         reached, reason = reachability(delivered)
         if reached:
             self.health.succeeded(partner.partner_id)

@@ -138,9 +138,7 @@ def test_a_webhook_answering_403_or_a_broken_secret_is_refused_and_redriven_once
     assert set(stories) == {first.id, second.id}
     assert "connection settings: the webhook connection needs signing_secret" in stories[second.id]["error"]
 
-    SystemSecrets.put(name, good)  # fixed; both are redriven
-    # A refused connection is read again at most every 30 s (SystemSecrets): a new environment stands for that.
-    rt.functions.configure("outbound")
+    SystemSecrets.put(name, good)  # fixed; both are redriven at once (a refusal lets the next delivery read afresh)
     code, _out, err = cli("dlq", "redrive", "outbound-dlq", "--where", "error_class=partner_refused")
     assert code == 0, err
     report = rt.drain()
