@@ -53,12 +53,14 @@ def runtime_pool(dev_template_path):
 @pytest.fixture
 def rt(request, runtime_pool):
     """The dev stack, as just provisioned (the pool's runtime, reset to its checkpoint); with the catalog already
-    written when the test asks for `catalog` (the pool keeps a checkpoint of it)."""
+    written when the test asks for `catalog` (the pool keeps a checkpoint of it), unless it is marked `own_catalog`
+    (its fixtures must come first: the `catalog` fixture then writes it in its turn)."""
     from tests.flows.order_flow_fixtures import FLOW_TIMERS
     from tests.runtime_pool import Preparation
 
     flows = request.node.get_closest_marker("order_flow") is not None
-    prepare = Preparation("catalog", write_catalog) if "catalog" in request.fixturenames else None
+    own_catalog = request.node.get_closest_marker("own_catalog") is not None
+    prepare = Preparation("catalog", write_catalog) if "catalog" in request.fixturenames and not own_catalog else None
     runtime = runtime_pool.acquire(execute_state_machines=flows, prepare=prepare)
     if flows:
         runtime.functions.configure("order_starter", ORDER_FLOW_TIMERS=json.dumps(FLOW_TIMERS))

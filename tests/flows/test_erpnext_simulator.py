@@ -248,10 +248,10 @@ def test_a_po_line_the_erp_does_not_have_is_rejected(sim):
     assert sim.calls_to("POST") == []
 
 
-def test_refused_credentials_fail_rather_than_reject(sim):
+def test_refused_credentials_are_a_refusal_not_a_rejection_or_an_outage(sim):
     bad = build_adapter("erpnext", "erp", {**sim.connection(), "api_secret": "wrong"}, RetryPolicy())
     result = bad.deliver(ack([line(1, "SKU-1", "accepted", 100, 100)]), {}, bad.deadline())
-    assert result.status == "failed" and result.detail.startswith("AuthenticationError")
+    assert result.status == "refused" and "401" in result.detail and "AuthenticationError" in result.detail
 
 
 def supplier_event(status: str = "on_hold", xrefs: dict | None = None, terms: str | None = "Net 30") -> Envelope:

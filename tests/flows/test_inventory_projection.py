@@ -8,6 +8,9 @@ import pytest
 from shared.canonical.partner import ChannelSettings
 from shared.services.partner_admin import PartnerAdmin, StackResources
 
+# The channel (web_store) is registered before the catalog is written, as a store connected before the items exist.
+pytestmark = pytest.mark.own_catalog
+
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 SKU = "SKU-1"
 
