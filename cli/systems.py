@@ -41,6 +41,19 @@ def add_arguments(sub: Any, targeted: Callable[[Any], None]) -> None:
     lst = ssub.add_parser("list", help="list connected systems, their adapters and subscriptions")
     targeted(lst)
 
+    connect = ssub.add_parser(
+        "connect", help="fix or rotate a system's connection (after it refused our credentials), then redrive"
+    )
+    connect.add_argument("id", help="the system's partner id")
+    connect.add_argument("--url", default=None, help="erpnext: the site URL; webhook: the URL events are POSTed to")
+    connect.add_argument("--api-key", default=None, help="erpnext: the API key of the integration user")
+    connect.add_argument("--api-secret", default=None, help="erpnext: its API secret (or --api-secret-stdin)")
+    connect.add_argument("--api-secret-stdin", action="store_true", help="read the API secret from stdin")
+    connect.add_argument(
+        "--rotate-signing-secret", action="store_true", help="webhook: a new signing secret (printed once)"
+    )
+    targeted(connect)
+
 
 def add(outputs: dict[str, str], args: Any) -> int:
     from shared.services.partner_admin import PartnerAdminError
@@ -124,4 +137,35 @@ def list_systems(outputs: dict[str, str], args: Any) -> int:
     return 0
 
 
-ACTIONS: dict[str, Callable[[dict[str, str], Any], int]] = {"add": add, "list": list_systems}
+def connect(outputs: dict[str, str], args: Any) -> int:
+    from shared.services.partner_admin import PartnerAdminError
+    from shared.services.system_admin import SystemAdmin
+
+    api_secret = args.api_secret
+    if args.api_secret_stdin:
+        api_secret = sys.stdin.readline().strip()
+        if not api_secret:
+            raise PartnerAdminError("--api-secret-stdin: stdin held no secret")
+    done = SystemAdmin.from_outputs(outputs).connect(
+        args.id,
+        url=args.url,
+        api_key=args.api_key,
+        api_secret=api_secret,
+        rotate_signing_secret=args.rotate_signing_secret,
+    )
+    doc: dict[str, Any] = {**_system_doc(done.partner), "changed": done.changed}
+    if done.webhook_signing_secret:
+        doc["webhook_signing_secret"] = done.webhook_signing_secret
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return 0
+    changed = ", ".join(done.changed)
+    print(f"system      {doc['partner_id']} ({doc['kind']}, adapter {doc['adapter']}): {changed} replaced")
+    if done.webhook_signing_secret:
+        print(f"webhook key {done.webhook_signing_secret}")
+        print("Give it to the receiver now: it is not shown again.")
+    print(f"then: distrosync dlq redrive outbound-dlq --where error_class=partner_refused (deliveries to {args.id})")
+    return 0
+
+
+ACTIONS: dict[str, Callable[[dict[str, str], Any], int]] = {"add": add, "list": list_systems, "connect": connect}

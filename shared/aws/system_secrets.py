@@ -44,9 +44,12 @@ class SystemSecrets:
         return doc
 
     def forget(self, secret_name: str) -> None:
-        """Let the next `get(fresh=True)` of this secret read it at once: a refusal stood, and ops may fix the
-        connection and redrive within FORCE_INTERVAL (the redrive must not meet the old copy twice)."""
+        """Drop the cached copies (refusals are rare: all of them) and let the next `get(fresh=True)` read at once:
+        a refusal stood, and ops may fix the connection and redrive any moment (the redrive must not meet the old
+        copy)."""
         self._forced_at.pop(secret_name, None)
+        if self._provider is not None:
+            self._provider.clear_cache()
 
     @staticmethod
     def create(secret_name: str, connection: dict[str, Any], kms_key_id: str | None, partner_id: str) -> str:
@@ -63,6 +66,11 @@ class SystemSecrets:
     @staticmethod
     def put(secret_name: str, connection: dict[str, Any]) -> None:
         client("secretsmanager").put_secret_value(SecretId=secret_name, SecretString=json.dumps(connection))
+
+    @staticmethod
+    def restore(secret_name: str) -> None:
+        """Cancel a scheduled deletion."""
+        client("secretsmanager").restore_secret(SecretId=secret_name)
 
     @staticmethod
     def delete(secret_name: str) -> None:

@@ -28,6 +28,13 @@ from shared.services.partner_admin import Credentials, PartnerAdmin, PartnerAdmi
 
 
 @dataclass(frozen=True)
+class Reconnection:
+    partner: Partner
+    changed: list[str]  # the connection fields replaced (never their values)
+    webhook_signing_secret: str | None  # the new one, to give the receiver, when rotated
+
+
+@dataclass(frozen=True)
 class SystemRegistration:
     partner: Partner
     credentials: Credentials | None  # None: the partner existed, its API credentials are unchanged
@@ -96,6 +103,61 @@ class SystemAdmin:
 
     def list(self) -> list[Partner]:
         return [p for p in self.repo.list() if p.outbound is not None]
+
+    def connect(
+        self,
+        partner_id: str,
+        *,
+        url: str | None = None,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        rotate_signing_secret: bool = False,
+    ) -> Reconnection:
+        """Fix or rotate a connected system's connection (what a refusal of our credentials asks ops for): the
+        given fields replace those of its connection secret, which is checked as a whole before it is written.
+        Deliveries read it afresh after a refusal, so a `dlq redrive` right after goes through."""
+        partner = self.repo.get(partner_id)
+        if partner is None or partner.outbound is None:
+            raise PartnerAdminError(f"no connected system '{partner_id}' (see 'distrosync systems list')")
+        adapter = partner.outbound.adapter
+        changes: dict[str, str] = {}
+        if url is not None:
+            changes["base_url" if adapter == "erpnext" else "url"] = url
+        if adapter == "erpnext":
+            if rotate_signing_secret:
+                raise PartnerAdminError("--rotate-signing-secret: an erpnext connection has no signing secret")
+            changes.update({k: v for k, v in (("api_key", api_key), ("api_secret", api_secret)) if v is not None})
+        elif api_key is not None or api_secret is not None:
+            raise PartnerAdminError(
+                f"--api-key/--api-secret: a {adapter} connection has none (--url, --rotate-signing-secret)"
+            )
+        signing_secret = token.token_urlsafe(32) if rotate_signing_secret else None
+        if signing_secret is not None:
+            changes["signing_secret"] = signing_secret
+        if not changes:
+            raise PartnerAdminError("nothing to change: give --url, --api-key, --api-secret or --rotate-signing-secret")
+        name = partner.outbound.secret_name
+        try:
+            current = SystemSecrets().get(name, fresh=True)
+        except Exception:  # missing or unreadable (what the refusal may have been about): start from nothing
+            current = {}
+        connection = {**current, **changes}
+        try:
+            check_connection(adapter, connection)
+        except ConnectionSettingsError as exc:
+            raise PartnerAdminError(str(exc).replace("base_url", "url (--url)")) from None
+        try:
+            SystemSecrets.put(name, connection)
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code == "ResourceNotFoundException":  # deleted: a new one under the same name
+                SystemSecrets.create(name, connection, self.resources.data_key_arn, partner_id)
+            elif code == "InvalidRequestException" and "deletion" in str(exc):  # scheduled for deletion: undone
+                SystemSecrets.restore(name)
+                SystemSecrets.put(name, connection)
+            else:
+                raise
+        return Reconnection(partner, sorted(changes), signing_secret)
 
     def _settings(
         self,

@@ -203,3 +203,45 @@ def test_a_wms_refusing_our_credentials_sends_the_order_to_the_exceptions_withou
     assert record.exception["error"] == "DeliveryRejected"
     assert "refused by wh-east: credentials refused: HTTP 401" in record.exception["reason"]
     assert emf_totals(rt.logs("order_flow"))["PartnerRefused"] == 2
+
+
+def test_ops_fix_a_refused_connection_with_systems_connect_then_redrive(rt, cli, systems):
+    """The ERP's admin issued a new secret: `systems connect erp --api-secret-stdin` puts it in our connection
+    secret (the other fields kept), and a redrive right after is delivered once."""
+    erp, _hub = systems
+    erp.api_secret = "issued-by-the-erp-admin"
+    envelope = change(3)
+    send(rt, envelope)
+    assert rt.drain().drained
+    assert set(shown(cli, "error_class=partner_refused")) == {envelope.id}
+
+    code, out, err = cli("systems", "connect", "erp", "--api-secret-stdin", "--json", stdin="issued-by-the-erp-admin\n")
+    assert code == 0, err
+    assert json.loads(out)["changed"] == ["api_secret"] and "issued-by-the-erp-admin" not in out
+    connection = SystemSecrets().get(f"{rt.outputs['SystemSecretsPrefix']}erp")
+    assert connection["api_secret"] == "issued-by-the-erp-admin" and connection["api_key"] == erp.api_key
+
+    code, out, err = cli("dlq", "redrive", "outbound-dlq", "--where", "error_class=partner_refused")
+    assert code == 0, (out, err)
+    assert rt.drain().drained
+    assert [c.status for c in erp.calls_to("PUT")] == [401, 200]
+    assert dead_letters(rt, OUTBOUND) == []
+
+
+def test_systems_connect_rotates_a_webhook_key_and_refuses_what_cannot_be(rt, cli, systems):
+    name = f"{rt.outputs['SystemSecretsPrefix']}mdm-hub"
+    before = SystemSecrets().get(name)
+    code, out, err = cli("systems", "connect", "mdm-hub", "--rotate-signing-secret", "--json")
+    assert code == 0, err
+    rotated = json.loads(out)
+    assert rotated["changed"] == ["signing_secret"]
+    after = SystemSecrets().get(name, fresh=True)
+    assert after == {**before, "signing_secret": rotated["webhook_signing_secret"]} != before
+
+    assert "no connected system 'nobody'" in cli("systems", "connect", "nobody", "--url", "https://x.example")[2]
+    assert "nothing to change" in cli("systems", "connect", "erp")[2]
+    assert "a webhook connection has none" in cli("systems", "connect", "mdm-hub", "--api-key", "k")[2]
+    no_key = cli("systems", "connect", "erp", "--rotate-signing-secret")
+    assert no_key[0] == 2 and "an erpnext connection has no signing secret" in no_key[2]
+    code, _, err = cli("systems", "connect", "erp", "--url", "not a url")
+    assert code == 2 and "URL must start with https://" in err
