@@ -56,14 +56,9 @@ def add_arguments(sub: Any, targeted: Callable[[Any], None]) -> None:
 
 
 def add(outputs: dict[str, str], args: Any) -> int:
-    from shared.services.partner_admin import PartnerAdminError
     from shared.services.system_admin import SystemAdmin
 
-    api_secret = args.api_secret
-    if args.api_secret_stdin:
-        api_secret = sys.stdin.readline().strip()
-        if not api_secret:
-            raise PartnerAdminError("--api-secret-stdin: stdin held no secret")
+    api_secret = _api_secret(args)
     registration = SystemAdmin.from_outputs(outputs).add(
         args.id,
         args.kind,
@@ -79,6 +74,18 @@ def add(outputs: dict[str, str], args: Any) -> int:
     )
     print_registration(registration, outputs.get("ApiUrl"), args.json)
     return 0
+
+
+def _api_secret(args: Any) -> str | None:
+    """--api-secret, or the first line of stdin with --api-secret-stdin (kept out of the shell's history)."""
+    from shared.services.partner_admin import PartnerAdminError
+
+    if not args.api_secret_stdin:
+        return args.api_secret
+    secret = sys.stdin.readline().strip()
+    if not secret:
+        raise PartnerAdminError("--api-secret-stdin: stdin held no secret")
+    return secret
 
 
 def _system_doc(partner: Partner) -> dict[str, Any]:
@@ -138,14 +145,9 @@ def list_systems(outputs: dict[str, str], args: Any) -> int:
 
 
 def connect(outputs: dict[str, str], args: Any) -> int:
-    from shared.services.partner_admin import PartnerAdminError
     from shared.services.system_admin import SystemAdmin
 
-    api_secret = args.api_secret
-    if args.api_secret_stdin:
-        api_secret = sys.stdin.readline().strip()
-        if not api_secret:
-            raise PartnerAdminError("--api-secret-stdin: stdin held no secret")
+    api_secret = _api_secret(args)
     done = SystemAdmin.from_outputs(outputs).connect(
         args.id,
         url=args.url,

@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from shared.aws.clients import client
 from shared.aws.dynamo import from_item, to_item
@@ -105,21 +106,7 @@ class DeliveryStore:
         already recorded (another invocation got there first) the record is left as it is."""
         if status not in _FINAL:
             raise ValueError(f"not a final delivery status: {status!r}")
-        now = datetime.now(UTC)
-        record = DeliveryRecord(status, key.event_id, detail[:2000], key.version, now.isoformat())
-        item = to_item(
-            {
-                "id": key.item_id,
-                "status": status,
-                "detail": record.detail or None,
-                "event_id": key.event_id,
-                "event_type": event_type,
-                "partner": key.partner,
-                "version": key.version,
-                "at": record.at,
-                "expiration": int(now.timestamp()) + RECORD_TTL_SECONDS,
-            }
-        )
+        record, item = _record_item(key.item_id, key, status, event_type, detail)
         dynamodb = client("dynamodb")
         if key.ordering_key is None or key.version is None:
             dynamodb.put_item(TableName=self.table_name, Item=item)
@@ -137,21 +124,7 @@ class DeliveryStore:
         """The system refused our credentials for this event: `refused` on the event's own record, unless that
         record already says the event was served (a concurrent delivery got through first)."""
         event_key = DeliveryKey(key.partner, key.event_id)
-        now = datetime.now(UTC)
-        record = DeliveryRecord("refused", key.event_id, detail[:2000], key.version, now.isoformat())
-        item = to_item(
-            {
-                "id": event_key.item_id,
-                "status": "refused",
-                "detail": record.detail or None,
-                "event_id": key.event_id,
-                "event_type": event_type,
-                "partner": key.partner,
-                "version": key.version,
-                "at": record.at,
-                "expiration": int(now.timestamp()) + RECORD_TTL_SECONDS,
-            }
-        )
+        record, item = _record_item(event_key.item_id, key, "refused", event_type, detail)
         dynamodb = client("dynamodb")
         with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
             dynamodb.put_item(
@@ -162,3 +135,25 @@ class DeliveryStore:
                 ExpressionAttributeValues={":refused": {"S": "refused"}},
             )
         return record
+
+
+def _record_item(
+    item_id: str, key: DeliveryKey, status: str, event_type: str, detail: str
+) -> tuple[DeliveryRecord, dict[str, Any]]:
+    """A delivery record and its item (kept for RECORD_TTL_SECONDS)."""
+    now = datetime.now(UTC)
+    record = DeliveryRecord(status, key.event_id, detail[:2000], key.version, now.isoformat())
+    item = to_item(
+        {
+            "id": item_id,
+            "status": status,
+            "detail": record.detail or None,
+            "event_id": key.event_id,
+            "event_type": event_type,
+            "partner": key.partner,
+            "version": key.version,
+            "at": record.at,
+            "expiration": int(now.timestamp()) + RECORD_TTL_SECONDS,
+        }
+    )
+    return record, item
