@@ -123,6 +123,20 @@ class EdiWorld:
         self.clients[partner_id] = partner_client(self.rt, creds)
         return self.clients[partner_id]
 
+    def supplier_on_edi(self, partner_id: str, supplier: dict[str, Any], **profile: Any) -> Any:
+        """A supplier created the real way (the ERP's vendor record, `supplier` its fields for `create_supplier`)
+        and its trading partner, scoped to it, that our 850s go to (`profile` the rest of its profile). Returns the
+        supplier."""
+        from tests.flows.purchasing_helpers import create_supplier
+
+        created = create_supplier(self.rt, self.erp, **supplier)
+        self.trading_partner(
+            partner_id, "supplier", [f"supplier:{created.supplier_id}"], outbound_sets=["850"], **profile
+        )
+        # edi_outbound reads the profiles once a minute: its cold start stands for that minute here.
+        self.rt.functions.configure("edi_outbound")
+        return created
+
     def drop(self, partner_id: str, data: bytes, name: str) -> str:
         """Put a file under inbound/<partner>/ (as SFTP would) and let the queues run; returns its key."""
         from shared.aws.clients import client as aws

@@ -143,28 +143,22 @@ def test_a_missing_iea_gets_a_ta1_r_023_only_and_the_interchange_sent_again_whol
 def test_a_999_for_our_850s_records_each_groups_verdict_and_gets_no_ack_back(world):
     from shared.aws.edi_store import EdiStore
 
-    gamma = create_supplier(
-        world.rt,
-        world.erp,
-        local_id="V-300",
-        portal_id="gamma-portal",
-        legal_name="Gamma Medical Supply",
-        tax_id="55-1234567",
-        address={"line1": "3 Dock Street", "city": "Newark", "postal_code": "07102", "country": "US"},
-    )
-    world.trading_partner(
+    world.supplier_on_edi(
         "gamma-5010",
-        "supplier",
-        [f"supplier:{gamma.supplier_id}"],
+        {
+            "local_id": "V-300",
+            "portal_id": "gamma-portal",
+            "legal_name": "Gamma Medical Supply",
+            "tax_id": "55-1234567",
+            "address": {"line1": "3 Dock Street", "city": "Newark", "postal_code": "07102", "country": "US"},
+        },
         isa_qualifier="ZZ",
         isa_id="GAMMA5010",
         gs_id="GAMMA5010",
         version="00501",
         gs_version="005010",
         inbound_sets=["997"],  # a 999 is taken wherever a 997 is
-        outbound_sets=["850"],
     )
-    world.rt.functions.configure("edi_outbound")  # edi_outbound reads the profiles once a minute
     create_po(world.rt, world.erp, "PO-GAMMA-1", po_line(1, "SKU-1", 10), supplier="V-300")
     create_po(world.rt, world.erp, "PO-GAMMA-2", po_line(1, "SKU-2", 5), supplier="V-300")
     sent = sorted(world.outbound("gamma-5010"))

@@ -373,29 +373,22 @@ def test_an_810_is_kept_as_an_invoice_a_group_of_other_application_ids_is_ak9_r_
 def test_a_997_records_the_verdict_on_a_group_we_sent_and_gets_no_997_back(world):
     from shared.aws.edi_store import EdiStore
 
-    beta = create_supplier(
-        world.rt,
-        world.erp,
-        local_id="V-200",
-        portal_id="beta-portal",
-        legal_name="Beta Health Supply",
-        tax_id="98-7654321",
-        address={"line1": "1 Lab Street", "city": "Chicago", "postal_code": "60601", "country": "US"},
-    )
-    world.trading_partner(
+    world.supplier_on_edi(
         "beta-edi",
-        "supplier",
-        [f"supplier:{beta.supplier_id}"],
+        {
+            "local_id": "V-200",
+            "portal_id": "beta-portal",
+            "legal_name": "Beta Health Supply",
+            "tax_id": "98-7654321",
+            "address": {"line1": "1 Lab Street", "city": "Chicago", "postal_code": "60601", "country": "US"},
+        },
         isa_qualifier="ZZ",
         isa_id="ReceiverID",
         gs_id="ReceiverDept",
         our_isa_id="Sender",
         our_gs_id="SenderDept",
         inbound_sets=["997"],
-        outbound_sets=["850"],
     )
-    # edi_outbound reads the profiles once a minute: its cold start stands for that minute here.
-    world.rt.functions.configure("edi_outbound")
     create_po(world.rt, world.erp, "PO-BETA-1", po_line(1, "SKU-1", 10), supplier="V-200")
     (sent,) = world.outbound("beta-edi")  # the 850 distrosync sent: its first group, GS06 1
     store = EdiStore(world.rt.outputs["EdiTableName"])
