@@ -20,17 +20,16 @@ PutItem per delivery (conditional on the version for versioned subjects).
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.aws.batch_get import batch_get
 from shared.aws.clients import client
 from shared.aws.dynamo import from_item, to_item
 
 RECORD_TTL_SECONDS = 30 * 24 * 3600  # longer than SQS retention (4 days) plus the DLQ's (14 days)
-_BATCH_GET_LIMIT = 100
 _FINAL = frozenset({"delivered", "rejected", "skipped"})
 
 
@@ -72,33 +71,25 @@ class DeliveryStore:
 
     def load(self, keys: Iterable[DeliveryKey]) -> dict[str, DeliveryRecord]:
         """The records of `keys` that exist, by item id (consistent reads; unprocessed keys re-requested)."""
-        ids = sorted({key.item_id for key in keys})
+        return self.absorb(batch_get(self.keys(keys)).get(self.table_name, []))
+
+    def keys(self, keys: Iterable[DeliveryKey]) -> dict[str, list[dict[str, Any]]]:
+        """The BatchGetItem keys of `keys`' records (for a read shared with other tables)."""
+        return {self.table_name: [{"id": {"S": item_id}} for item_id in sorted({key.item_id for key in keys})]}
+
+    @staticmethod
+    def absorb(items: Iterable[dict[str, Any]]) -> dict[str, DeliveryRecord]:
+        """The records among `items` (this table's, as read), by item id."""
         found: dict[str, DeliveryRecord] = {}
-        dynamodb = client("dynamodb")
-        for start in range(0, len(ids), _BATCH_GET_LIMIT):
-            request = {
-                self.table_name: {
-                    "Keys": [{"id": {"S": item_id}} for item_id in ids[start : start + _BATCH_GET_LIMIT]],
-                    "ConsistentRead": True,
-                }
-            }
-            for attempt in range(5):
-                response = dynamodb.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self.table_name, []):
-                    doc = from_item(item)
-                    found[doc["id"]] = DeliveryRecord(
-                        status=str(doc.get("status", "")),
-                        event_id=str(doc.get("event_id", "")),
-                        detail=str(doc.get("detail", "")),
-                        version=int(doc["version"]) if doc.get("version") is not None else None,
-                        at=str(doc.get("at", "")),
-                    )
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(0.05 * 2**attempt)
-            else:
-                raise RuntimeError(f"delivery records of {len(ids)} key(s) could not all be read")
+        for item in items:
+            doc = from_item(item)
+            found[doc["id"]] = DeliveryRecord(
+                status=str(doc.get("status", "")),
+                event_id=str(doc.get("event_id", "")),
+                detail=str(doc.get("detail", "")),
+                version=int(doc["version"]) if doc.get("version") is not None else None,
+                at=str(doc.get("at", "")),
+            )
         return found
 
     def record(self, key: DeliveryKey, status: str, *, event_type: str, detail: str = "") -> DeliveryRecord:

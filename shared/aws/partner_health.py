@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.aws.batch_get import batch_get
 from shared.aws.clients import client
 from shared.domain.circuit import BreakerPolicy, BreakerState, Decision, Transition
 from shared.domain.failures import describe
@@ -35,7 +36,6 @@ ITEM_PREFIX = "BREAKER#"
 POLICY_ENV = "PARTNER_BREAKER"
 BREAKER_TTL_SECONDS = 30 * 24 * 3600
 _RACE_ATTEMPTS = 5
-_BATCH_GET_LIMIT = 100
 
 
 def item_id(partner: str) -> str:
@@ -60,17 +60,34 @@ class PartnerHealth:
 
     def load(self, partners: Iterable[str]) -> None:
         """Read the breakers of `partners` not read yet in this batch, in one request."""
-        wanted = sorted({p for p in partners if p not in self._states})
-        for start in range(0, len(wanted), _BATCH_GET_LIMIT):
-            chunk = wanted[start : start + _BATCH_GET_LIMIT]
-            try:
-                found = self._batch_get(chunk)
-            except Exception as exc:  # botocore's errors, unread keys: fail open (module docstring)
-                logger.warning("circuit breakers not readable: taken as closed", extra={"error": describe(exc)})
-                self._unknown.update(chunk)
-                found = {}
-            for partner in chunk:
-                self._states[partner] = found.get(partner, BreakerState())
+        wanted = self.unread(partners)
+        if not wanted:
+            return
+        try:
+            found = batch_get(self.keys(wanted))
+        except Exception as exc:  # botocore's errors, unread keys: fail open (module docstring)
+            logger.warning("circuit breakers not readable: taken as closed", extra={"error": describe(exc)})
+            self._unknown.update(wanted)
+            found = {}
+        self.absorb(wanted, found.get(self.table_name, []))
+
+    def unread(self, partners: Iterable[str]) -> list[str]:
+        """Those of `partners` whose breaker this batch has not read yet."""
+        return sorted({p for p in partners if p not in self._states})
+
+    def keys(self, partners: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """The BatchGetItem keys of `partners`' breakers (for a read shared with other tables)."""
+        return {self.table_name: [{"id": {"S": item_id(p)}} for p in partners]}
+
+    def absorb(self, partners: Iterable[str], items: Iterable[dict[str, Any]]) -> None:
+        """The breakers of `partners` as read (`items` of this table; a partner without an item is closed)."""
+        found = {
+            item["partner"]["S"]: _from_item(item)
+            for item in items
+            if item.get("id", {}).get("S", "").startswith(ITEM_PREFIX) and "partner" in item
+        }
+        for partner in partners:
+            self._states[partner] = found.get(partner, BreakerState())
 
     def state(self, partner: str) -> BreakerState:
         if partner not in self._states:
@@ -141,22 +158,6 @@ class PartnerHealth:
     def _reread(self, partner: str) -> None:
         self._states.pop(partner, None)
         self.load([partner])
-
-    def _batch_get(self, partners: list[str]) -> dict[str, BreakerState]:
-        dynamodb = client("dynamodb")
-        request: dict[str, Any] = {
-            self.table_name: {"Keys": [{"id": {"S": item_id(p)}} for p in partners], "ConsistentRead": True}
-        }
-        found: dict[str, BreakerState] = {}
-        for attempt in range(5):
-            response = dynamodb.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(self.table_name, []):
-                found[item["partner"]["S"]] = _from_item(item)
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                return found
-            time.sleep(0.05 * 2**attempt)
-        raise RuntimeError(f"the circuit breakers of {len(partners)} system(s) could not all be read")
 
     def _write(self, partner: str, old: BreakerState, new: BreakerState) -> bool:
         """Store `new` if the item is still at `old.version`; False when another caller changed it first."""

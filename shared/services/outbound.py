@@ -50,6 +50,7 @@ from shared.adapters.outbound import (
 from shared.adapters.outbound import redact as redact_secrets
 from shared.adapters.outbound.http import RETRY_AFTER_STATUSES, TRANSIENT_STATUSES, Deadline, RetryPolicy
 from shared.adapters.outbound.http import retry_after_seconds as parse_retry_after
+from shared.aws.batch_get import batch_get
 from shared.aws.delivery_store import DeliveryKey, DeliveryRecord, DeliveryStore, already_served
 from shared.aws.partner_health import PartnerHealth
 from shared.aws.partners import PartnerRepository
@@ -205,14 +206,25 @@ class OutboundDispatcher:
         ]
 
     def prefetch(self, envelopes: Iterable[Envelope[Any]]) -> dict[str, DeliveryRecord]:
-        """The delivery records of every (event, target) of a batch, in one read, and the breakers of its
-        targets in another (a new batch: breakers read for an earlier one are read again)."""
+        """The delivery records of every (event, target) of a batch and the breakers of its targets, in one read
+        (a new batch: breakers read for an earlier one are read again)."""
         pairs = [(e, p.partner_id) for e in envelopes for p in self.targets(e)]
         self.health.forget()
         if not pairs:
             return {}
-        self.health.load({partner for _, partner in pairs})
-        return self.store.load([delivery_key(e, partner) for e, partner in pairs])
+        return self._read_with_breakers([delivery_key(e, partner) for e, partner in pairs], {p for _, p in pairs})
+
+    def _read_with_breakers(self, keys: list[DeliveryKey], partners: set[str]) -> dict[str, DeliveryRecord]:
+        """One BatchGetItem over both tables: the delivery records of `keys` and the breakers of `partners` not
+        read yet. A read that fails raises (the message is retried), as a failed read of the records did."""
+        unread = self.health.unread(partners)
+        wanted = dict(self.store.keys(keys))
+        for table, breaker_keys in self.health.keys(unread).items():
+            wanted[table] = [*wanted.get(table, []), *breaker_keys]
+        found = batch_get(wanted)
+        if unread:
+            self.health.absorb(unread, found.get(self.health.table_name, []))
+        return self.store.absorb(found.get(self.store.table_name, []))
 
     # --------------------------------------------------------------------------------------------- delivery
     def dispatch(
@@ -269,8 +281,8 @@ class OutboundDispatcher:
         detail = envelope.to_detail()
         targets = [p for p in self.targets(envelope) if kinds is None or p.kind in kinds]
         keys = {p.partner_id: delivery_key(envelope, p.partner_id) for p in targets}
-        records = self.store.load(keys.values()) if targets else {}
         self.health.forget()
+        records = self._read_with_breakers(list(keys.values()), set(keys)) if targets else {}
         result = Dispatch(envelope.id, envelope.type)
         for partner in targets:
             key = keys[partner.partner_id]
