@@ -57,6 +57,18 @@ def breaker(rt, partner_id: str):
     return PartnerHealth(rt.outputs["IdempotencyTableName"], POLICY).state(partner_id)
 
 
+def direct_dispatcher(rt, policy: BreakerPolicy, **kwargs) -> OutboundDispatcher:
+    """The outbound dispatcher on this runtime's tables, called directly (not through its function)."""
+    idempotency = rt.outputs["IdempotencyTableName"]
+    return OutboundDispatcher(
+        PartnerRepository(rt.outputs["PartnersTableName"]),
+        DeliveryStore(idempotency),
+        SystemSecrets(),
+        health=PartnerHealth(idempotency, policy),
+        **kwargs,
+    )
+
+
 def outbound_dlq_depth(rt) -> int:
     return sum(q.depth for q in rt.queues() if q.is_dlq and "outbound" in q.name)
 
@@ -135,14 +147,7 @@ def test_an_unreachable_system_defers_as_partner_unavailable_with_the_breakers_w
         built.append(system)
         return build_adapter(adapter, system, connection, policy, **transport)
 
-    idempotency = rt.outputs["IdempotencyTableName"]
-    dispatcher = OutboundDispatcher(
-        PartnerRepository(rt.outputs["PartnersTableName"]),
-        DeliveryStore(idempotency),
-        SystemSecrets(),
-        health=PartnerHealth(idempotency, POLICY),
-        adapter_factory=counting_factory,
-    )
+    dispatcher = direct_dispatcher(rt, POLICY, adapter_factory=counting_factory)
     waits = []
     for line in range(1, 5):
         envelope = risk(line)

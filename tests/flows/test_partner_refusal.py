@@ -16,17 +16,17 @@ import time
 import pytest
 
 from cli.local_session import emf_totals
-from shared.aws.delivery_store import DeliveryKey, DeliveryStore
+from shared.aws.delivery_store import DeliveryKey
 from shared.aws.partner_health import PartnerHealth
-from shared.aws.partners import PartnerRepository
 from shared.aws.system_secrets import SystemSecrets
 from shared.domain.circuit import BreakerPolicy, Phase
 from shared.domain.failures import FailureClass, classify
-from shared.services.outbound import DeliveryDeferred, DeliveryRefused, OutboundDispatcher
+from shared.services.outbound import DeliveryDeferred, DeliveryRefused
 from tests.flows.order_flow_fixtures import count_stock, entered_states, flow_record, place_order, wait_for_end
 from tests.flows.systems_fixtures import connect_system
 from tests.flows.test_dead_letters import dead_letters
 from tests.flows.test_outbound_delivery import record, send, supplier_updated
+from tests.flows.test_partner_outage import direct_dispatcher
 
 OUTBOUND = "distrosync-dev-outbound"
 SUPPLIER = "supplier.updated"
@@ -158,13 +158,7 @@ def test_a_message_waits_for_a_down_system_first_then_is_refused_for_the_refusin
         connect_system(rt, name, "planning", "webhook", target=receiver, subscriptions=[SUPPLIER], max_attempts=1)
     refusing.secret = "not-what-we-sign-with"
     down.down = True
-    idempotency = rt.outputs["IdempotencyTableName"]
-    dispatcher = OutboundDispatcher(
-        PartnerRepository(rt.outputs["PartnersTableName"]),
-        DeliveryStore(idempotency),
-        SystemSecrets(),
-        health=PartnerHealth(idempotency, QUICK_BREAKER),
-    )
+    dispatcher = direct_dispatcher(rt, QUICK_BREAKER)
     envelope = change(3)
     try:
         with pytest.raises(DeliveryDeferred) as deferred:
